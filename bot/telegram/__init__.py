@@ -1,0 +1,1 @@
+"""The aiogram runtime: dispatcher factory, routers, middlewares and bot sessions."""

@@ -1,0 +1,56 @@
+"""Handlers for the conversation: translate an update into a dialog event, answer, send."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message, User
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation import Answer, Sender, respond
+from bot.telegram.keyboards import inline_keyboard
+from dialogs.events import Command, Event, Press, Text, Unsupported
+
+
+def _sender(user: User) -> Sender:
+    name = " ".join(part for part in (user.first_name, user.last_name) if part)
+    return Sender(user.id, name, user.language_code)
+
+
+def message_event(message: Message) -> Event:
+    """What the person did, in the conversation's terms."""
+    if message.text is None:
+        return Unsupported(message.content_type)
+    text = message.text.strip()
+    if text.startswith("/"):
+        head, _, argument = text[1:].partition(" ")
+        return Command(head.split("@")[0].lower(), argument.strip())
+    return Text(text)
+
+
+async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
+    for rendered in answer.messages:
+        await bot.send_message(chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
+
+
+async def on_message(message: Message, bot: Bot, db: AsyncSession) -> None:
+    if message.from_user is None:
+        return
+    answer = await respond(db, sender=_sender(message.from_user), event=message_event(message))
+    await _send(bot, message.chat.id, answer)
+
+
+async def on_press(callback: CallbackQuery, bot: Bot, db: AsyncSession) -> None:
+    answer = await respond(db, sender=_sender(callback.from_user), event=Press(callback.data or ""))
+    # Every press is answered, so the person's phone stops showing the spinner.
+    await callback.answer(answer.notice)
+    await _send(bot, callback.from_user.id, answer)
+
+
+def conversation_router() -> Router:
+    """The co-design conversation in private chats (built fresh for each dispatcher)."""
+    router = Router(name="conversation")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(on_message)
+    router.callback_query.register(on_press)
+    return router

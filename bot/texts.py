@@ -1,0 +1,54 @@
+"""Every sentence a person sees, rendered from Jinja2 templates by key and language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LANGUAGES = ("en", "cy")
+SUFFIX = ".j2"
+
+
+class UnknownTemplate(LookupError):
+    """A template key that has no file in the requested language."""
+
+
+@cache
+def environment() -> Environment:
+    # Autoescape: chat messages use Telegram's HTML mode, so anything a person typed is escaped.
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+        auto_reload=False,
+    )
+
+
+def template_path(key: str, language: str) -> str:
+    return f"{language}/{key.replace('.', '/')}{SUFFIX}"
+
+
+def render(key: str, language: str, context: Mapping[str, Any] | None = None) -> str:
+    """The text for `key` in `language`, with `context` filled in (HTML-escaped)."""
+    if language not in LANGUAGES:
+        raise UnknownTemplate(f"no language {language!r}")
+    try:
+        template = environment().get_template(template_path(key, language))
+    except TemplateNotFound:
+        raise UnknownTemplate(f"no template {key!r} in {language!r}") from None
+    return template.render(**(context or {})).strip()
+
+
+def template_keys(language: str) -> list[str]:
+    """Every template key that exists in `language`, sorted."""
+    root = TEMPLATES / language
+    return sorted(
+        str(path.relative_to(root).with_suffix("")).replace("/", ".")
+        for path in root.rglob(f"*{SUFFIX}")
+    )

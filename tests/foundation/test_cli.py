@@ -1,0 +1,136 @@
+"""The `codesign` command as a person runs it.
+
+One test runs the real console process, as the README's acceptance check does; the rest
+call the same entry point in-process, which is quicker and just as real.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ENV_NAMES = (
+    "DATABASE_URL",
+    "BOT_TOKEN",
+    "BOT_API_BASE_URL",
+    "DEFAULT_LANGUAGE",
+    "DATA_DIR",
+    "LOG_LEVEL",
+)
+
+
+def run_process(
+    cwd: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def chat(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str, stdin: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(["chat", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_piped_chat_process_prints_replies_and_the_answer_to_the_button(tmp_path: Path) -> None:
+    result = run_process(tmp_path, "chat", stdin="/start\n1\n")
+    assert result.returncode == 0, result.stderr
+    assert "Hello, Sam." in result.stdout
+    assert "[1] What can you do?" in result.stdout
+    assert "suggest ways to spend it" in result.stdout
+    assert (tmp_path / "var" / "codesign.db").exists()
+    bad = run_process(tmp_path, "chat", DATABASE_URL="nonsense://x")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "DATABASE_URL" in bad.stderr
+
+
+def test_chat_remembers_the_step_between_runs(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat(monkeypatch, capsys, "--user", "9", stdin="/start\n")
+    code, out, _ = chat(monkeypatch, capsys, "--user", "9", stdin="/help\n")
+    assert code == 0
+    assert "Commands:" in out and "Hello, Sam." in out  # help, then the welcome step again
+
+
+def test_typing_a_button_label_presses_it(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = chat(monkeypatch, capsys, stdin="/start\nlet's BEGIN\n")
+    assert "Thank you. We will start" in out
+
+
+def test_different_users_are_different_people(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat(monkeypatch, capsys, "--user", "1", stdin="/start\n2\n")
+    _, out, _ = chat(monkeypatch, capsys, "--user", "2", "--name", "Bob", stdin="hello\n")
+    assert "Send /start to begin." in out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DATABASE_URL", "nonsense://x"), ("LOG_LEVEL", "LOUD"), ("DEFAULT_LANGUAGE", "xx")],
+)
+def test_bad_setting_is_one_line_and_exit_2(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, _, err = chat(monkeypatch, capsys, stdin="")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], err
+
+
+def test_unreachable_database_is_one_line_and_exit_2(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "DATABASE_URL" in err
+
+
+def test_db_upgrade_and_current(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "current"]) == 0
+    out = capsys.readouterr().out
+    assert "is at revision 0001" in out
+    assert out.splitlines()[-1].startswith("0001")
+
+
+def test_bad_user_id_is_one_line_and_exit_2(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = chat(monkeypatch, capsys, "--user", "0", stdin="")
+    assert code == 2
+    assert "--user" in err
+
+
+def test_no_command_prints_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "chat" in capsys.readouterr().out
