@@ -15,9 +15,9 @@ EXIT_USAGE = 2
 
 def _command_modules() -> list[ModuleType]:
     # Imported here so `codesign --help` stays quick and one broken command cannot hide the rest.
-    from bot.commands import budget, chat, database
+    from bot.commands import budget, chat, database, ideas
 
-    return [chat, database, budget]
+    return [chat, database, budget, ideas]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,8 @@ Measures, over the N goals of the evaluation set, with the shipped catalogue:
 * area accuracy: the share of goals whose top-ranked wellbeing area from
   `understand_goal(goal).areas[0]` is one of the goal's expected `areas`. A goal with no
   area understood counts as wrong.
+* ceiling: the best precision@3 any ranking could reach on this set (a goal with fewer than 3
+  acceptable ids cannot score 1), printed so the figure can be read against it.
 
 Prints both figures and, with --verbose, every goal with its misses.
 """
@@ -36,6 +38,7 @@ class GoalResult:
     area_correct: bool
     suggested: tuple[str, ...]
     top_area: str | None
+    acceptable_count: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class Evaluation:
     @property
     def precision_at_3(self) -> float:
         return sum(r.precision for r in self.results) / len(self.results)
+
+    @property
+    def ceiling(self) -> float:
+        best = (min(TOP_K, r.acceptable_count) / TOP_K for r in self.results)
+        return sum(best) / len(self.results)
 
     @property
     def area_accuracy(self) -> float:
@@ -71,6 +79,7 @@ def evaluate(catalogue: Catalogue, eval_path: Path = DEFAULT_EVAL) -> Evaluation
                 area_correct=top_area in goal["areas"],
                 suggested=ids,
                 top_area=top_area,
+                acceptable_count=len(acceptable),
             )
         )
     return Evaluation(tuple(results))
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 mark = "" if r.area_correct else f"  AREA={r.top_area}"
                 print(f"{r.precision:.2f} {r.text!r} -> {list(r.suggested)}{mark}")
     print(f"goals: {len(result.results)}")
-    print(f"precision@3: {result.precision_at_3:.3f}")
+    print(f"precision@3: {result.precision_at_3:.3f} (ceiling {result.ceiling:.3f})")
     print(f"area accuracy: {result.area_accuracy:.3f}")
     return 0
 
