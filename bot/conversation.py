@@ -1,23 +1,35 @@
 """The conversation use case: one event from one person in, rendered messages out.
 
-Loads the person, asks dialogs/ what to answer, stores the new step and logs every
-message in and out. Transport-free: the Telegram handlers and the tests call it alike.
+Loads the person and their conversation, asks dialogs/ what to answer, stores the new
+state, carries out what the answer asks for (save a plan, queue a request for staff) and
+logs every message in and out and every choice. Transport-free: the Telegram handlers,
+the local chat and the tests all come through here.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import ConversationServices, council_data
 from bot.storage import repositories
 from bot.storage.repositories import LoggedEvent
 from bot.texts import LANGUAGES, render
 from dialogs import flow
 from dialogs.events import Command, Event, Press, Text, Unsupported
-from dialogs.replies import Reply
+from dialogs.replies import (
+    AskForHuman,
+    Attachment,
+    ChoiceMade,
+    ForgetConversation,
+    Reply,
+    SubmitPlan,
+)
+from dialogs.state import Conversation
 
 CALLBACK_DATA_LIMIT = 64  # bytes, set by Telegram
 
@@ -39,8 +51,10 @@ class RenderedButton:
 
 @dataclass(frozen=True, slots=True)
 class RenderedMessage:
-    text: str  # Telegram HTML
+    text: str  # Telegram HTML; the caption when there is an attachment
     buttons: tuple[RenderedButton, ...] = ()
+    attachment: Attachment | None = None
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +63,7 @@ class Answer:
     notice: str | None  # the short answer to a button press, if any
 
 
-def _language_for(sender: Sender) -> str:
+def phone_language(sender: Sender) -> str:
     code = (sender.language_code or "").split("-")[0].lower()
     return code if code in LANGUAGES else "en"
 
@@ -63,10 +77,16 @@ def render_reply(
     for button in reply.buttons:
         if len(button.choice.encode()) > CALLBACK_DATA_LIMIT:
             raise ValueError(f"button choice {button.choice!r} is over {CALLBACK_DATA_LIMIT} bytes")
-        buttons.append(
-            RenderedButton(render(button.label, language, button.context), button.choice)
+        # Button labels are plain text on Telegram: no HTML escapes.
+        label = html.unescape(render(button.label, language, {**context, **button.context}))
+        buttons.append(RenderedButton(label, button.choice))
+    text = render(reply.template, language, context)
+    if reply.step_number is not None:
+        progress = render(
+            "common.progress", language, {"number": reply.step_number, "total": flow.TOTAL_STEPS}
         )
-    return RenderedMessage(render(reply.template, language, context), tuple(buttons))
+        text = f"{progress}\n{text}"
+    return RenderedMessage(text, tuple(buttons), reply.attachment, language)
 
 
 def _logged_in(event: Event, step: str) -> LoggedEvent:
@@ -76,36 +96,57 @@ def _logged_in(event: Event, step: str) -> LoggedEvent:
         case Text(text=text):
             return LoggedEvent("in", "text", step, text)
         case Press(choice=choice):
-            return LoggedEvent("choice", "press", step, choice)
+            return LoggedEvent("in", "press", step, choice)
         case Unsupported(kind=kind):
             return LoggedEvent("in", "unsupported", step, detail={"kind": kind})
 
 
 async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Answer:
-    """Answer `event` from `sender`, storing the new step and logging both directions."""
+    """Answer `event` from `sender`, storing the new state and logging both directions."""
     person = await repositories.get_or_create_person(
         session,
         telegram_user_id=sender.telegram_user_id,
         display_name=sender.display_name,
-        language=_language_for(sender),
+        language=phone_language(sender),
     )
-    outcome = flow.handle(person.step, event, person.data)
-    language = person.language
+    before = Conversation.from_data(dict(person.data))
+    services = ConversationServices(council_data(), session, person.id)
+    outcome = await flow.handle(before, event, services)
+    after = outcome.conversation
+    language = after.language or person.language
     shared = {"name": person.display_name}
     messages = tuple(render_reply(reply, language, shared) for reply in outcome.replies)
-    await repositories.save_conversation(
-        session, person_id=person.id, step=outcome.step, data=outcome.data
-    )
-    logged = [_logged_in(event, person.step)]
+
+    logged = [_logged_in(event, before.step)]
+    for effect in outcome.effects:
+        match effect:
+            case ChoiceMade(name=name, before=old, after=new):
+                logged.append(
+                    LoggedEvent("choice", "choice", after.step, name, {"before": old, "after": new})
+                )
+            case SubmitPlan(plan=plan):
+                plan_id = await repositories.submit_plan(
+                    session,
+                    person_id=person.id,
+                    summary=plan,
+                    submitted_by_telegram_id=sender.telegram_user_id,
+                )
+                logged.append(LoggedEvent("choice", "plan_submitted", after.step, str(plan_id)))
+            case AskForHuman(step=step):
+                await repositories.ask_for_human(session, person_id=person.id, step=step)
+                logged.append(LoggedEvent("choice", "human_requested", after.step, step))
+            case ForgetConversation():
+                await repositories.forget_conversation(session, person_id=person.id)
+                logged = [LoggedEvent("choice", "declined", after.step, "consent declined")]
     logged += [
-        LoggedEvent("out", "message", outcome.step, message.text, {"template": reply.template})
+        LoggedEvent("out", "message", after.step, message.text, {"template": reply.template})
         for message, reply in zip(messages, outcome.replies, strict=True)
     ]
-    await repositories.log_events(
-        session,
-        person_id=person.id,
-        actor_telegram_id=sender.telegram_user_id,
-        events=logged,
+    await repositories.save_conversation(
+        session, person_id=person.id, step=after.step, data=after.to_data()
     )
-    notice = render(outcome.notice, language) if outcome.notice else None
+    await repositories.log_events(
+        session, person_id=person.id, actor_telegram_id=sender.telegram_user_id, events=logged
+    )
+    notice = html.unescape(render(outcome.notice, language)) if outcome.notice else None
     return Answer(messages, notice)

@@ -62,6 +62,8 @@ class TerminalPrinter:
     def _print_message(self, text: str, markup: object, result: object) -> None:
         self.write("")
         self.write(plain_text(text))
+        # Numbers always refer to the newest message: one without buttons clears them.
+        self.buttons = []
         if isinstance(markup, InlineKeyboardMarkup) and isinstance(result, Message):
             labels = [button for row in markup.inline_keyboard for button in row]
             self.buttons = [

@@ -33,6 +33,9 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Libraries that narrate their internals at INFO (font subsetting for the PDF, plotting).
+    for name in ("fontTools", "matplotlib", "PIL"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     if quiet:
         for name in ("aiogram", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from markupsafe import Markup
+
+from formula.money import format_pounds
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANGUAGES = ("en", "cy")
@@ -21,13 +25,16 @@ class UnknownTemplate(LookupError):
 @cache
 def environment() -> Environment:
     # Autoescape: chat messages use Telegram's HTML mode, so anything a person typed is escaped.
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=False,
         auto_reload=False,
+        lstrip_blocks=True,
     )
+    env.filters["money"] = format_pounds
+    return env
 
 
 def template_path(key: str, language: str) -> str:
@@ -42,7 +49,21 @@ def render(key: str, language: str, context: Mapping[str, Any] | None = None) ->
         template = environment().get_template(template_path(key, language))
     except TemplateNotFound:
         raise UnknownTemplate(f"no template {key!r} in {language!r}") from None
-    return template.render(**(context or {})).strip()
+
+    def say(other: str, **values: Any) -> Markup:
+        # Another template in the same language (an area's name, an explanation line).
+        return Markup(render(other, language, values))  # noqa: S704 (already escaped)
+
+    return tidy(template.render(**(context or {}), say=say, lang=language))
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def tidy(text: str) -> str:
+    """Trailing spaces off each line, and never more than one blank line in a row."""
+    lines = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return _BLANK_RUNS.sub("\n\n", lines)
 
 
 def template_keys(language: str) -> list[str]:

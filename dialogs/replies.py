@@ -17,19 +17,54 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A picture or document drawn by the transport: "budget_chart" or "plan_pdf"."""
+
+    kind: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """One message: the template to render, its data, and its buttons (rows of one)."""
+    """One message: the template to render, its data, and its buttons (one per row).
+
+    `step_number` puts "Step N of 8" above the text; an `attachment` is sent with the
+    rendered text as its caption.
+    """
 
     template: str
     context: Mapping[str, Any] = field(default_factory=dict)
     buttons: tuple[Button, ...] = ()
+    step_number: int | None = None
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of one event: messages to send, the state to keep, and the press answer."""
+class ChoiceMade:
+    """A choice to log with its value before and after."""
 
-    replies: tuple[Reply, ...]
+    name: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPlan:
+    """Save the confirmed plan for staff review (`plan` is the summary shown to the person)."""
+
+    plan: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AskForHuman:
+    """Queue a request for a member of staff to get in touch."""
+
     step: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-    notice: str | None = None  # template for the short answer to a button press
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetConversation:
+    """The person declined: keep nothing but the refusal."""
+
+
+Effect = ChoiceMade | SubmitPlan | AskForHuman | ForgetConversation

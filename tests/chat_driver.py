@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.methods import AnswerCallbackQuery, SendMessage
-from aiogram.types import CallbackQuery, Chat, Message, Sticker, Update, User
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, SendPhoto
+from aiogram.types import CallbackQuery, Chat, Message, PhotoSize, Sticker, Update, User, Voice
 
 from bot.local_chat import plain_text
 from bot.runtime import Storage
@@ -48,6 +48,12 @@ class Person:
 
     def last_with_buttons(self) -> SendMessage:
         return next(m for m in reversed(self.replies) if m.reply_markup is not None)
+
+    def photos(self) -> list[SendPhoto]:
+        return self.session.sent(SendPhoto)
+
+    def documents(self) -> list[SendDocument]:
+        return self.session.sent(SendDocument)
 
     def answers(self) -> list[AnswerCallbackQuery]:
         return self.session.sent(AnswerCallbackQuery)
@@ -88,6 +94,18 @@ class Person:
             Update(update_id=next(_update_ids), message=self._message(sticker=sticker))
         )
 
+    async def send_photo(self) -> list[SendMessage]:
+        photo = [PhotoSize(file_id="p", file_unique_id="p", width=1, height=1)]
+        return await self._feed(
+            Update(update_id=next(_update_ids), message=self._message(photo=photo))
+        )
+
+    async def send_voice(self) -> list[SendMessage]:
+        voice = Voice(file_id="v", file_unique_id="v", duration=3)
+        return await self._feed(
+            Update(update_id=next(_update_ids), message=self._message(voice=voice))
+        )
+
     async def press_data(self, callback_data: str) -> list[SendMessage]:
         """Press a button carrying `callback_data`, real or forged."""
         update_id = next(_update_ids)
@@ -101,11 +119,14 @@ class Person:
         return await self._feed(Update(update_id=update_id, callback_query=query))
 
     async def press(self, label: str) -> list[SendMessage]:
-        """Press the button labelled `label` on the latest message that has buttons."""
+        """Press the button labelled `label` (or starting with it) on the latest buttons."""
         for text, data in self.buttons():
-            if text == label:
+            if text == label or text.startswith(label):
                 return await self.press_data(data)
         raise AssertionError(f"no button {label!r} in {self.buttons()}")
+
+    async def press_number(self, number: int) -> list[SendMessage]:
+        return await self.press_data(self.buttons()[number - 1][1])
 
 
 def person(

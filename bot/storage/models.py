@@ -69,3 +69,55 @@ class ConversationEvent(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code staff give a person so the chat can find the budget set up for them.
+
+    Only a hash of the code is stored; the code itself is shown once, when it is made.
+    """
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    scheme_id: Mapped[str] = mapped_column(String(64))
+    annual_pence: Mapped[int] = mapped_column(BigInteger)
+    weekly_pence: Mapped[int] = mapped_column(BigInteger)
+    contribution_annual_pence: Mapped[int] = mapped_column(BigInteger, default=0)
+    explanation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    redeemed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class Plan(Base):
+    """A support plan a person confirmed, as they saw it, waiting for staff review."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    budget_annual_pence: Mapped[int] = mapped_column(BigInteger)
+    planned_annual_pence: Mapped[int] = mapped_column(BigInteger)
+    management: Mapped[str] = mapped_column(String(32), default="")
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    submitted_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class HumanRequest(Base):
+    """A person asked (/human) for a member of staff to get in touch."""
+
+    __tablename__ = "human_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attachments import attachment_file
 from bot.conversation import Answer, Sender, respond
 from bot.telegram.keyboards import inline_keyboard
 from dialogs.events import Command, Event, Press, Text, Unsupported
@@ -30,6 +31,16 @@ def message_event(message: Message) -> Event:
 
 async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
     for rendered in answer.messages:
+        if rendered.attachment is None:
+            await bot.send_message(chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
+            continue
+        name, content, caption = attachment_file(rendered.attachment, rendered.language)
+        upload = BufferedInputFile(content, filename=name)
+        # The numbers go in a real message too: some screen readers skip captions.
+        if rendered.attachment.kind == "budget_chart":
+            await bot.send_photo(chat_id, upload, caption=caption)
+        else:
+            await bot.send_document(chat_id, upload, caption=caption)
         await bot.send_message(chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
 
 

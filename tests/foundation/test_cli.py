@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.storage import migrate
 
 ENV_NAMES = (
     "DATABASE_URL",
@@ -56,8 +57,8 @@ def test_piped_chat_process_prints_replies_and_the_answer_to_the_button(tmp_path
     result = run_process(tmp_path, "chat", stdin="/start\n1\n")
     assert result.returncode == 0, result.stderr
     assert "Hello, Sam." in result.stdout
-    assert "[1] What can you do?" in result.stdout
-    assert "suggest ways to spend it" in result.stdout
+    assert "[1] English" in result.stdout
+    assert "Are you happy to go on?" in result.stdout
     assert (tmp_path / "var" / "codesign.db").exists()
     bad = run_process(tmp_path, "chat", DATABASE_URL="nonsense://x")
     assert bad.returncode == 2
@@ -67,24 +68,24 @@ def test_piped_chat_process_prints_replies_and_the_answer_to_the_button(tmp_path
 def test_chat_remembers_the_step_between_runs(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chat(monkeypatch, capsys, "--user", "9", stdin="/start\n")
+    chat(monkeypatch, capsys, "--user", "9", stdin="/start\n1\n")
     code, out, _ = chat(monkeypatch, capsys, "--user", "9", stdin="/help\n")
     assert code == 0
-    assert "Commands:" in out and "Hello, Sam." in out  # help, then the welcome step again
+    assert "How this works" in out and "Are you happy to go on?" in out  # help, then the step
 
 
 def test_typing_a_button_label_presses_it(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, out, _ = chat(monkeypatch, capsys, stdin="/start\nlet's BEGIN\n")
-    assert "Thank you. We will start" in out
+    _, out, _ = chat(monkeypatch, capsys, stdin="/start\ncymraeg\n")
+    assert "Ydych chi'n hapus i barhau?" in out
 
 
 def test_different_users_are_different_people(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     chat(monkeypatch, capsys, "--user", "1", stdin="/start\n2\n")
-    _, out, _ = chat(monkeypatch, capsys, "--user", "2", "--name", "Bob", stdin="hello\n")
+    _, out, _ = chat(monkeypatch, capsys, "--user", "2", "--name", "Bob", stdin="/help\n")
     assert "Send /start to begin." in out
 
 
@@ -119,8 +120,9 @@ def test_db_upgrade_and_current(clean_env: Path, capsys: pytest.CaptureFixture[s
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "current"]) == 0
     out = capsys.readouterr().out
-    assert "is at revision 0001" in out
-    assert out.splitlines()[-1].startswith("0001")
+    head = migrate.head_revision()
+    assert f"is at revision {head}" in out
+    assert out.splitlines()[-1].startswith(f"{head};")
 
 
 def test_bad_user_id_is_one_line_and_exit_2(

@@ -1,4 +1,4 @@
-"""The first steps of the conversation, driven through the real dispatcher on both databases."""
+"""The dispatcher, the middlewares and storage under the conversation, on both databases."""
 
 from __future__ import annotations
 
@@ -10,60 +10,57 @@ from bot.storage.models import ConversationEvent
 from tests.chat_driver import person
 
 
-async def test_start_greets_by_name_and_offers_buttons(storage: Storage) -> None:
+async def test_start_greets_by_name_and_offers_both_languages(storage: Storage) -> None:
     ann = person(storage, name="Ann")
     await ann.say("/start")
     assert ann.texts[0].startswith("Hello, Ann.")
-    assert [label for label, _ in ann.buttons()] == ["What can you do?", "Let's begin"]
-    assert ann.last.parse_mode is None or ann.last.chat_id == ann.user.id
+    assert [label for label, _ in ann.buttons()] == ["English", "Cymraeg"]
 
 
 async def test_pressing_a_button_is_answered_and_moves_on(storage: Storage) -> None:
     ann = person(storage)
     await ann.say("/start")
-    await ann.press("What can you do?")
-    assert "suggest ways to spend it" in ann.texts[-1]
-    assert ann.answers()[-1].text == "Here is what I do"
-    await ann.press("Let's begin")
-    assert ann.texts[-1].startswith("Thank you.")
+    await ann.press("English")
+    assert "Are you happy to go on?" in ann.texts[-1]
+    assert ann.answers()[-1].text == "OK"
     async with storage.sessions() as session:
         stored = await repositories.person_by_telegram_id(session, telegram_user_id=ann.user.id)
-    assert stored is not None and stored.step == "started"
+    assert stored is not None and stored.step == "consent"
 
 
-async def test_welsh_phone_gets_welsh(storage: Storage) -> None:
+async def test_welsh_phone_is_greeted_in_welsh(storage: Storage) -> None:
     rhys = person(storage, name="Rhys", language="cy")
     await rhys.say("/start")
     assert rhys.texts[0].startswith("Helo, Rhys.")
-    assert next(label for label, _ in rhys.buttons()) == "Beth allwch chi ei wneud?"
 
 
 async def test_forged_button_is_answered_politely_and_step_shown_again(storage: Storage) -> None:
     ann = person(storage)
     await ann.say("/start")
     sent = await ann.press_data("drop table people; --")
-    assert "no longer works" in ann.texts[-2]
-    assert ann.texts[-1].startswith("Hello, Ann.")
+    assert "no longer fits" in ann.texts[-2]
+    assert "English or in Welsh" in ann.texts[-1]
     assert len(sent) == 2
     assert ann.answers()[-1].text == "This button is out of date"
 
 
-async def test_sticker_where_text_is_expected_keeps_the_step(storage: Storage) -> None:
+async def test_sticker_where_a_button_is_expected_keeps_the_step(storage: Storage) -> None:
     ann = person(storage)
     await ann.say("/start")
     await ann.send_sticker()
-    assert "I can only read text and buttons" in ann.texts[-2]
-    await ann.press("Let's begin")
-    assert ann.texts[-1].startswith("Thank you.")
+    assert "I can only read typed words and buttons" in ann.texts[-2]
+    await ann.press("English")
+    assert "Are you happy to go on?" in ann.texts[-1]
 
 
 async def test_state_survives_a_restart(storage: Storage) -> None:
     ann = person(storage)
     await ann.say("/start")
+    await ann.press("English")
     # A new dispatcher and bot, as after the process restarts, continue from the stored step.
     again = person(storage)
-    await again.press_data("begin")
-    assert again.texts[-1].startswith("Thank you.")
+    await again.press_data("agree")
+    assert "Who is this plan for?" in again.texts[-1]
 
 
 async def test_every_message_in_and_out_is_logged_with_the_actor(storage: Storage) -> None:
@@ -88,14 +85,9 @@ async def test_people_are_kept_apart(storage: Storage) -> None:
     ann, bob = person(storage, user_id=1, name="Ann"), person(storage, user_id=2, name="Bob")
     await ann.say("/start")
     await bob.say("/start")
-    await ann.press("Let's begin")
+    await ann.press("English")
     async with storage.sessions() as session:
         a = await repositories.person_by_telegram_id(session, telegram_user_id=1)
         b = await repositories.person_by_telegram_id(session, telegram_user_id=2)
     assert a is not None and b is not None
-    assert (a.step, b.step) == ("started", "welcome")
-
-
-async def test_group_chats_are_not_answered_by_the_conversation(storage: Storage) -> None:
-    group = person(storage, chat_type="group")
-    assert await group.say("/start") == []
+    assert (a.step, b.step) == ("consent", "language")
