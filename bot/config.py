@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +13,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/codesign.db"
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
@@ -45,6 +49,83 @@ class Settings(BaseSettings):
         default="INFO", description="Application log level"
     )
 
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public https URL Telegram calls (the path is added); set: webhook mode",
+    )
+    webhook_path: str = Field(
+        default="/telegram/webhook", description="Path of the webhook on this server"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Webhook secret (1-256 of A-Z a-z 0-9 _ -); required in webhook mode",
+    )
+    web_host: str = Field(default="127.0.0.1", description="Address the web server listens on")
+    web_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of the web server (0: any free port)"
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for the per-chat lock across processes (optional)"
+    )
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="How long updates in flight may run on after SIGTERM or SIGINT",
+    )
+
+    @field_validator("webhook_url", "bot_api_base_url", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _public_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be a public https:// URL, such as https://bot.example.org")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or a fragment")
+        return value.strip().rstrip("/")
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c in value for c in " ?#"):
+            raise ValueError("must start with / and have no spaces, ? or #")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("bot_api_base_url")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, such as http://127.0.0.1:8081")
+        return value.strip().rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if urlsplit(value.strip()).scheme not in REDIS_SCHEMES:
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -77,6 +158,11 @@ class Settings(BaseSettings):
     @property
     def database(self) -> URL:
         return make_url(self.database_url)
+
+    @property
+    def webhook_mode(self) -> bool:
+        """A WEBHOOK_URL selects webhook mode; without one the bot uses long polling."""
+        return self.webhook_url is not None
 
 
 def load_settings(**overrides: object) -> Settings:

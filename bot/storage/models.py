@@ -121,3 +121,7 @@ class HumanRequest(Base):
     step: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Tables of the Telegram runtime (update journal) live in their own module on the same Base.
+from bot.storage import journal  # noqa: E402, F401

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.attachments import attachment_file
 from bot.conversation import Answer, Sender, respond
 from bot.telegram.keyboards import inline_keyboard
+from bot.telegram.sending import send_text
 from dialogs.events import Command, Event, Press, Text, Unsupported
 
 
@@ -32,7 +33,7 @@ def message_event(message: Message) -> Event:
 async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
     for rendered in answer.messages:
         if rendered.attachment is None:
-            await bot.send_message(chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
+            await send_text(bot, chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
             continue
         name, content, caption = attachment_file(rendered.attachment, rendered.language)
         upload = BufferedInputFile(content, filename=name)
@@ -41,7 +42,8 @@ async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
             await bot.send_photo(chat_id, upload, caption=caption)
         else:
             await bot.send_document(chat_id, upload, caption=caption)
-        await bot.send_message(chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
+        if rendered.text:
+            await send_text(bot, chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
 
 
 async def on_message(message: Message, bot: Bot, db: AsyncSession) -> None:

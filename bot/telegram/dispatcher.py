@@ -8,14 +8,34 @@ from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.telegram.conversation import conversation_router
+from bot.telegram.guards import guards_router
+from bot.telegram.locks import ChatLocks
 from bot.telegram.middlewares import DatabaseSessionMiddleware
 
 BOT_DEFAULTS = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
 
 
-def build_dispatcher(*, sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:
-    dispatcher = Dispatcher()
-    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(sessions))
-    # Order matters: more specific routers first; the conversation catches everything else.
-    dispatcher.include_routers(conversation_router())
+def build_dispatcher(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    locks: ChatLocks | None = None,
+    journal_updates: bool = False,
+    default_language: str = "en",
+) -> Dispatcher:
+    """The dispatcher; `journal_updates` (the Telegram modes) makes each update_id count once.
+
+    Without the journal a handler's failure reaches the caller (the local chat, the tests).
+    """
+    dispatcher = Dispatcher(default_language=default_language)
+    dispatcher.update.outer_middleware(
+        DatabaseSessionMiddleware(
+            sessions,
+            locks=locks,
+            journal_updates=journal_updates,
+            default_language=default_language,
+        )
+    )
+    # Order matters: the guards answer edits, group chats and odd texts before the
+    # conversation sees them; the conversation catches everything else.
+    dispatcher.include_routers(guards_router(), conversation_router())
     return dispatcher

@@ -1,24 +1,172 @@
-"""Middlewares shared by every mode (Telegram, local chat, tests)."""
+"""Middlewares shared by every mode (Telegram, local chat, tests).
+
+Each update runs under its chat's lock, in one database transaction. With the journal on
+(the Telegram modes) the update_id is claimed in that same transaction, so its effect and
+the "done" mark commit together and a re-delivered update changes nothing; a failure
+rolls the effect back, keeps the update for a retry and tells the person politely.
+Without the journal (local chat, tests) a failure propagates to the caller.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage import journal
+from bot.telegram.language import language_for, phone_language
+from bot.telegram.locks import ChatLocks, InProcessChatLocks
+from bot.texts import render
+
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+logger = logging.getLogger("bot.telegram.updates")
+
+
+def update_chat_id(update: Update) -> int | None:
+    """The chat an update happened in (a button press: the chat of its message)."""
+    event = update.event
+    chat = getattr(event, "chat", None)
+    if chat is None and update.callback_query is not None:
+        message = update.callback_query.message
+        return message.chat.id if message is not None else update.callback_query.from_user.id
+    return None if chat is None else int(chat.id)
+
+
+def update_user(update: Update) -> User | None:
+    user = getattr(update.event, "from_user", None)
+    return user if isinstance(user, User) else None
+
+
+def lock_key(update: Update) -> int:
+    """What the update is serialised on: its chat, else its sender, else itself."""
+    chat_id = update_chat_id(update)
+    if chat_id is not None:
+        return chat_id
+    user = update_user(update)
+    return user.id if user is not None else update.update_id
+
+
+def failure_description(error: BaseException) -> str:
+    """The error's type and where it was raised: never its message, which may quote a person."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 2)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}{where}"
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
-    """One database session per update: committed when the handler returns, else rolled back."""
+    """One update: its chat's lock, one database session committed when the handler returns."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        locks: ChatLocks | None = None,
+        journal_updates: bool = False,
+        default_language: str = "en",
+    ) -> None:
         self._sessions = sessions
+        self._locks = locks or InProcessChatLocks()
+        self._journal = journal_updates
+        self._default_language = default_language
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await self._run(handler, event, data, key=0)
+        started = time.monotonic()
+        key = lock_key(event)
+        async with self._locks.hold(key):
+            if not self._journal:
+                return await self._run(handler, event, data, key=key)
+            try:
+                result = await self._run(handler, event, data, key=key)
+            except Exception as error:
+                await self._keep_failed(event, data["bot"], error)
+                _log_outcome(event, "failed", started)
+                return None
+        _log_outcome(event, "duplicate" if result is _DUPLICATE else "handled", started)
+        return None if result is _DUPLICATE else result
+
+    async def _run(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any], *, key: int
+    ) -> Any:
         async with self._sessions() as session, session.begin():
+            await self._locks.within(session, key)
+            if self._journal and isinstance(event, Update):
+                fresh = await journal.begin_handling(
+                    session,
+                    update_id=event.update_id,
+                    chat_id=update_chat_id(event),
+                    kind=event.event_type,
+                )
+                if not fresh:
+                    return _DUPLICATE
             data["db"] = session
             return await handler(event, data)
+
+    async def _keep_failed(self, update: Update, bot: Bot, error: Exception) -> None:
+        description = failure_description(error)
+        logger.error("update failed", extra={"update_id": update.update_id, "error": description})
+        user = update_user(update)
+        language = self._default_language
+        attempts = 1
+        try:
+            async with self._sessions() as session, session.begin():
+                attempts = await journal.record_failure(
+                    session,
+                    update_id=update.update_id,
+                    chat_id=update_chat_id(update),
+                    kind=update.event_type,
+                    payload=update.model_dump(mode="json", exclude_none=True),
+                    error=description,
+                )
+        except Exception as journal_error:  # the database itself may be what failed
+            logger.error(
+                "failed update not journaled",
+                extra={"update_id": update.update_id, "error": failure_description(journal_error)},
+            )
+        try:
+            async with self._sessions() as session:
+                language = await language_for(session, user, self._default_language)
+        except Exception:  # the phone's language will do
+            language = phone_language(user, self._default_language)
+        if attempts == 1:  # a retry that fails again does not apologise again
+            await _apologise(bot, update, language)
+
+
+class _Duplicate:
+    """Marks an update whose update_id was handled already."""
+
+
+_DUPLICATE = _Duplicate()
+
+
+async def _apologise(bot: Bot, update: Update, language: str) -> None:
+    chat_id = update_chat_id(update)
+    if chat_id is None:
+        return
+    try:
+        await bot.send_message(chat_id, render("runtime.failed", language))
+    except Exception as error:  # the apology is a courtesy: its failure is only logged
+        logger.warning(
+            "apology not sent",
+            extra={"update_id": update.update_id, "error": failure_description(error)},
+        )
+
+
+def _log_outcome(update: Update, outcome: str, started: float) -> None:
+    logger.info(
+        "update %s",
+        outcome,
+        extra={
+            "update_id": update.update_id,
+            "kind": update.event_type,
+            "outcome": outcome,
+            "ms": round((time.monotonic() - started) * 1000),
+        },
+    )

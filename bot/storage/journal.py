@@ -1,0 +1,177 @@
+"""The update journal: every Telegram update_id received, so none is lost or handled twice.
+
+A row is written when an update arrives (status "received", with its payload), and marked
+"done" in the same transaction as the update's effect; a failure rolls the effect back and
+leaves the row "failed", with its payload, for a retry and for staff to inspect. The
+payload is dropped once the update is done: what the person said is in the conversation
+log already. Functions take keyword-only arguments and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.storage.models import Base, utcnow
+
+RECEIVED = "received"
+DONE = "done"
+FAILED = "failed"
+MAX_ATTEMPTS = 3
+
+
+class TelegramUpdate(Base):
+    """One update from Telegram, by its update_id, and how its handling went."""
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (Index("ix_telegram_updates_status", "status"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    update_id: int
+    chat_id: int | None
+    kind: str
+    status: str
+    attempts: int
+    error: str | None
+    payload: Mapping[str, Any] | None
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def storable(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as every database stores it: halves of surrogate pairs and NULs replaced."""
+    return dict(_clean(payload))
+
+
+def _entry(row: TelegramUpdate) -> JournalEntry:
+    return JournalEntry(
+        row.update_id, row.chat_id, row.kind, row.status, row.attempts, row.error, row.payload
+    )
+
+
+async def entry(session: AsyncSession, *, update_id: int) -> JournalEntry | None:
+    row = await session.get(TelegramUpdate, update_id, populate_existing=True)
+    return None if row is None else _entry(row)
+
+
+async def record_received(
+    session: AsyncSession,
+    *,
+    update_id: int,
+    chat_id: int | None,
+    kind: str,
+    payload: Mapping[str, Any],
+) -> bool:
+    """Keep an update that has just arrived; False if its update_id is known already."""
+    if await session.get(TelegramUpdate, update_id) is not None:
+        return False
+    session.add(
+        TelegramUpdate(
+            update_id=update_id,
+            chat_id=chat_id,
+            kind=kind,
+            status=RECEIVED,
+            attempts=0,
+            payload=storable(payload),
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def begin_handling(
+    session: AsyncSession, *, update_id: int, chat_id: int | None, kind: str
+) -> bool:
+    """Claim an update for handling in this transaction; False if it was handled already.
+
+    Call with the chat's lock held; the row becomes "done" when the transaction commits.
+    """
+    row = await session.get(TelegramUpdate, update_id, with_for_update=True)
+    if row is None:
+        row = TelegramUpdate(update_id=update_id, chat_id=chat_id, kind=kind, attempts=0)
+        session.add(row)
+    elif row.status == DONE:
+        return False
+    row.status = DONE
+    row.attempts = (row.attempts or 0) + 1
+    row.error = None
+    row.payload = None
+    row.finished_at = utcnow()
+    await session.flush()
+    return True
+
+
+async def record_failure(
+    session: AsyncSession,
+    *,
+    update_id: int,
+    chat_id: int | None,
+    kind: str,
+    payload: Mapping[str, Any],
+    error: str,
+) -> int:
+    """Keep a failed update with its payload for a retry; returns how many attempts it had."""
+    row = await session.get(TelegramUpdate, update_id, with_for_update=True)
+    if row is None:
+        row = TelegramUpdate(update_id=update_id, chat_id=chat_id, kind=kind, attempts=0)
+        session.add(row)
+    row.status = FAILED
+    row.attempts = (row.attempts or 0) + 1
+    row.error = error[:200]
+    row.payload = storable(payload)
+    row.finished_at = utcnow()
+    await session.flush()
+    return row.attempts
+
+
+async def unfinished(session: AsyncSession, *, limit: int = 100) -> list[JournalEntry]:
+    """Updates received but not done (interrupted, or failed fewer than MAX_ATTEMPTS times)."""
+    rows = await session.scalars(
+        select(TelegramUpdate)
+        .where(
+            TelegramUpdate.status.in_((RECEIVED, FAILED)),
+            TelegramUpdate.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(TelegramUpdate.update_id)
+        .limit(limit)
+    )
+    return [_entry(row) for row in rows]
+
+
+async def prune(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Forget done updates older than `older_than` (Telegram re-sends for 24 h at most).
+
+    Telegram picks update ids at random again after a week of silence: old ids must go.
+    """
+    result = await session.execute(
+        delete(TelegramUpdate).where(
+            TelegramUpdate.status == DONE, TelegramUpdate.finished_at < utcnow() - older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

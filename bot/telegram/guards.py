@@ -1,0 +1,67 @@
+"""Input the conversation should not see: edits, group and channel chats, odd texts.
+
+Included before the conversation router (see the dispatcher factory), so these answers
+win; none of them changes where the person is in the conversation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.telegram.language import language_for, phone_language
+from bot.telegram.sending import send_text
+from bot.texts import render
+
+LONG_TEXT_LIMIT = 2000  # characters; longer texts are politely sent back to be shortened
+# NUL and other control characters (tab and newlines aside), and halves of surrogate pairs,
+# which no keyboard types and which databases refuse to store.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
+
+
+def is_unreadable(text: str) -> bool:
+    return _UNREADABLE.search(text) is not None
+
+
+async def on_edited(message: Message, bot: Bot, db: AsyncSession, default_language: str) -> None:
+    language = await language_for(db, message.from_user, default_language)
+    await send_text(bot, message.chat.id, render("runtime.edited", language))
+
+
+async def on_group_message(message: Message, bot: Bot, default_language: str) -> None:
+    language = phone_language(message.from_user, default_language)
+    await send_text(bot, message.chat.id, render("runtime.private_only", language))
+
+
+async def on_channel_post(message: Message, bot: Bot, default_language: str) -> None:
+    await send_text(bot, message.chat.id, render("runtime.private_only", default_language))
+
+
+async def on_unreadable(
+    message: Message, bot: Bot, db: AsyncSession, default_language: str
+) -> None:
+    language = await language_for(db, message.from_user, default_language)
+    await send_text(bot, message.chat.id, render("runtime.unreadable", language))
+
+
+async def on_too_long(message: Message, bot: Bot, db: AsyncSession, default_language: str) -> None:
+    language = await language_for(db, message.from_user, default_language)
+    reply = render("runtime.too_long", language, {"limit": LONG_TEXT_LIMIT})
+    await send_text(bot, message.chat.id, reply)
+
+
+def guards_router() -> Router:
+    """Built fresh for each dispatcher; include it before the conversation router."""
+    router = Router(name="guards")
+    private = F.chat.type == ChatType.PRIVATE
+    router.edited_message.register(on_edited, private)
+    router.message.register(on_group_message, F.chat.type.in_(_GROUPS))
+    router.channel_post.register(on_channel_post)
+    router.message.register(on_unreadable, private, F.text.func(is_unreadable))
+    router.message.register(on_too_long, private, F.text.len() > LONG_TEXT_LIMIT)
+    return router

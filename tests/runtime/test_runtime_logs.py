@@ -1,0 +1,56 @@
+"""Logs are JSON lines without the bot token, the webhook secret or what people typed."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logging_setup import REDACTED, JsonFormatter, RedactingFilter, configure_logging
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # shaped like a real one, not real
+SECRET = "webhook_secret-value"
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    handler = configure_logging("DEBUG", secrets=[TOKEN, SECRET], stream=out)
+    yield out
+    logging.getLogger().removeHandler(handler)
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize("logger", ["aiohttp.client", "aiogram.dispatcher", "bot.anything"])
+def test_the_token_is_redacted_in_every_logger(stream: io.StringIO, logger: str) -> None:
+    url = f"https://api.telegram.org/bot{TOKEN}/getUpdates"
+    logging.getLogger(logger).error("Failed to fetch %s", url, extra={"url": url})
+    try:
+        raise RuntimeError(f"POST {url} with {SECRET}")
+    except RuntimeError:
+        logging.getLogger(logger).exception("request failed")
+    text = stream.getvalue()
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text and SECRET not in text
+    assert text.count(REDACTED) >= 4
+    assert all(line["logger"] == logger for line in lines(stream))
+
+
+def test_a_token_not_named_is_still_redacted() -> None:
+    other = "987654321:ZZZdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    assert RedactingFilter().redact(f"/bot{other}/sendMessage") == f"/bot{REDACTED}/sendMessage"
+
+
+def test_lines_are_json_with_the_extras(stream: io.StringIO) -> None:
+    logging.getLogger("bot.telegram.updates").info(
+        "update handled", extra={"update_id": 7, "ms": 12, "outcome": "handled"}
+    )
+    [line] = lines(stream)
+    assert line["msg"] == "update handled" and line["level"] == "INFO"
+    assert (line["update_id"], line["ms"], line["outcome"]) == (7, 12, "handled")
+    assert isinstance(JsonFormatter().format(logging.makeLogRecord({"msg": "x"})), str)

@@ -1,0 +1,185 @@
+"""One update at a time per chat: in one process (asyncio), across workers (PostgreSQL, Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.types import TelegramObject, Update
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.runtime import Storage
+from bot.storage.engine import create_engine, session_factory
+from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
+from bot.telegram.locks import (
+    ChatLocks,
+    InProcessChatLocks,
+    PostgresChatLocks,
+    RedisChatLocks,
+    chat_locks_for,
+)
+from bot.telegram.recording import LOCAL_BOT_TOKEN, RecordingSession
+from tests.fake_bot_api import message_update
+
+_ids = itertools.count(5000)
+
+
+class Probe:
+    """Wraps every message handler: slow on purpose, and notes when handlers overlap."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.most_at_once = 0
+        self.order: list[int] = []
+
+    async def __call__(self, handler: Any, event: TelegramObject, data: dict[str, Any]) -> Any:
+        self.active += 1
+        self.most_at_once = max(self.most_at_once, self.active)
+        try:
+            await asyncio.sleep(0.03)
+            return await handler(event, data)
+        finally:
+            self.order.append(getattr(event, "message_id", -1))
+            self.active -= 1
+
+
+class NoLocks:
+    """What the runtime would be without a chat lock (the control that shows the probe works)."""
+
+    @asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        yield
+
+    async def within(self, session: AsyncSession, key: int) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def wired(storage: Storage, locks: ChatLocks, probe: Probe) -> tuple[Dispatcher, Bot]:
+    dispatcher = build_dispatcher(sessions=storage.sessions, locks=locks, journal_updates=True)
+    dispatcher.message.outer_middleware(probe)
+    return dispatcher, Bot(LOCAL_BOT_TOKEN, session=RecordingSession(), default=BOT_DEFAULTS)
+
+
+def updates(chat: int, count: int) -> list[Update]:
+    return [
+        Update.model_validate(message_update(next(_ids), f"hello {n}", user_id=chat))
+        for n in range(count)
+    ]
+
+
+async def feed_all(pairs: list[tuple[Dispatcher, Bot, Update]]) -> None:
+    await asyncio.gather(*(dp.feed_update(bot, update) for dp, bot, update in pairs))
+
+
+async def test_updates_of_one_chat_run_one_at_a_time_in_order(storage: Storage) -> None:
+    probe = Probe()
+    dispatcher, bot = wired(
+        storage,
+        chat_locks_for(database_backend=storage.engine.url.get_backend_name(), redis_url=None),
+        probe,
+    )
+    batch = updates(77, 5)
+    await feed_all([(dispatcher, bot, u) for u in batch])
+    assert probe.most_at_once == 1
+    assert probe.order == [u.message.message_id for u in batch if u.message]
+
+
+async def test_the_in_process_lock_serialises_one_chat_only() -> None:
+    locks, inside, most = InProcessChatLocks(), {1: 0, 2: 0}, {1: 0, 2: 0}
+    together = 0
+
+    async def work(key: int) -> None:
+        nonlocal together
+        async with locks.hold(key):
+            inside[key] += 1
+            most[key] = max(most[key], inside[key])
+            together = max(together, sum(inside.values()))
+            await asyncio.sleep(0.01)
+            inside[key] -= 1
+
+    await asyncio.gather(*(work(key) for key in (1, 2, 1, 2, 1)))
+    assert most == {1: 1, 2: 1}
+    assert together == 2
+    assert not locks._locks  # chats nobody waits for are forgotten
+
+
+# SQLite has one writer at a time, so chats there queue on the database as well; on
+# PostgreSQL different chats really run side by side.
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_different_chats_still_run_side_by_side(storage: Storage) -> None:
+    probe = Probe()
+    dispatcher, bot = wired(storage, PostgresChatLocks(), probe)
+    await feed_all([(dispatcher, bot, u) for chat in (1, 2, 3) for u in updates(chat, 1)])
+    assert probe.most_at_once > 1
+
+
+@asynccontextmanager
+async def second_worker(storage: Storage) -> AsyncIterator[Storage]:
+    """Another process's view of the same PostgreSQL schema: its own engine and pool."""
+    async with storage.engine.connect() as connection:
+        schema = await connection.scalar(text("SELECT current_schema()"))
+    engine = create_engine(
+        storage.engine.url, connect_args={"server_settings": {"search_path": str(schema)}}
+    )
+    try:
+        yield Storage(engine, session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("locks", [PostgresChatLocks, NoLocks], ids=["advisory", "control"])
+async def test_workers_sharing_postgresql_take_turns_per_chat(
+    storage: Storage, locks: type[ChatLocks]
+) -> None:
+    probe = Probe()
+    async with second_worker(storage) as other:
+        first = wired(storage, locks(), probe)
+        second = wired(other, locks(), probe)
+        batch = updates(79, 6)
+        await feed_all([(*(first if n % 2 else second), u) for n, u in enumerate(batch)])
+    if locks is NoLocks:
+        assert probe.most_at_once > 1
+    else:
+        assert probe.most_at_once == 1
+        assert sorted(probe.order) == sorted(u.message.message_id for u in batch if u.message)
+
+
+async def redis_or_skip() -> str:
+    url = "redis://127.0.0.1:6379/15"
+    locks = RedisChatLocks.from_url(url)
+    try:
+        await locks.ping()
+    except Exception:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    finally:
+        await locks.close()
+    return url
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_workers_sharing_redis_take_turns_per_chat(storage: Storage) -> None:
+    url = await redis_or_skip()
+    probe = Probe()
+    # Two workers: separate Redis clients, separate in-process locks, one Redis.
+    locks = [RedisChatLocks.from_url(url, wait_seconds=5), RedisChatLocks.from_url(url)]
+    try:
+        workers = [wired(storage, lock, probe) for lock in locks]
+        chat = int(uuid.uuid4().int % 10**9) + 10**9  # no clash with other runs
+        batch = updates(chat, 4)
+        await feed_all([(*workers[n % 2], u) for n, u in enumerate(batch)])
+    finally:
+        for lock in locks:
+            await lock.close()
+    assert probe.most_at_once == 1
+    assert len(probe.order) == 4
