@@ -71,6 +71,9 @@ class Concept:
     tags: tuple[str, ...]
     phrases: tuple[str, ...]
     formal_service: str | None = None
+    # Says how or when rather than what ("learn", "at night"): beside other concepts it only
+    # strengthens items that also fit them; on its own it points at its tags as usual.
+    modifier: bool = False
 
 
 # How much the n-th tag of a concept counts; the first is what it is mostly about.
@@ -210,6 +213,7 @@ _CONCEPT_KEYS = {
     "tags": True,
     "phrases": True,
     "formal_service": False,
+    "modifier": False,
 }
 
 
@@ -315,6 +319,9 @@ def _concept(table: Any, where: str) -> Concept:
     concept_id = _text(table, "id", where, required=True)
     where = f"{where} ({concept_id})"
     formal = _text(table, "formal_service", where, required=False)
+    modifier = table.get("modifier", False)
+    if not isinstance(modifier, bool):
+        raise _fail(where, "modifier", f"must be true or false, got {modifier!r}")
     return Concept(
         id=concept_id,
         label=_text(table, "label", where, required=True),
@@ -322,6 +329,7 @@ def _concept(table: Any, where: str) -> Concept:
         tags=_texts(table, "tags", where, required=True),
         phrases=_texts(table, "phrases", where, required=True),
         formal_service=formal or None,
+        modifier=modifier,
     )
 
 

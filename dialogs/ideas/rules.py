@@ -42,14 +42,16 @@ class SpendingRule:
     kinds: tuple[ItemKind, ...] = ()
     # The rule applies only when the yearly cost is at least this (None: whatever the cost).
     from_annual_pence: int | None = None
+    reason_cy: str | None = None  # the reason in Welsh, when the council gives one
 
 
 @dataclass(frozen=True, slots=True)
 class RuleVerdict:
     verdict: Verdict
-    reason: str
+    reason: str  # English, always there
     rule_id: str | None
     quote: str | None = None  # the words of the idea that triggered the rule
+    reason_cy: str | None = None  # Welsh, when the rule has one
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,13 @@ class SpendingRules:
 
 
 ALLOWED_REASON = "Nothing in the council's spending rules stops this."
+ALLOWED_REASON_CY = "Does dim byd yn rheolau gwario'r cyngor yn atal hyn."
 
 _RULE_KEYS = {
     "id": True,
     "verdict": True,
     "reason": True,
+    "reason_cy": False,
     "triggers": False,
     "unless": False,
     "kinds": False,
@@ -117,6 +121,9 @@ def _rule(table: Any, where: str) -> SpendingRule:
     reason = table["reason"]
     if not isinstance(reason, str) or not reason.strip():
         raise CatalogueError(f"{where}: key 'reason': must be non-empty text")
+    reason_cy = table.get("reason_cy")
+    if reason_cy is not None and (not isinstance(reason_cy, str) or not reason_cy.strip()):
+        raise CatalogueError(f"{where}: key 'reason_cy': must be non-empty text when given")
     try:
         kinds = tuple(ItemKind(k) for k in texts("kinds"))
     except ValueError:
@@ -139,6 +146,7 @@ def _rule(table: Any, where: str) -> SpendingRule:
         unless=texts("unless"),
         kinds=kinds,
         from_annual_pence=threshold,
+        reason_cy=reason_cy.strip() if reason_cy is not None else None,
     )
 
 
@@ -186,6 +194,20 @@ def _threshold_reason(rule: SpendingRule, annual: int | None) -> str:
     return f"{rule.reason} (It costs {format_pounds(annual)} a year; the limit is {limit}.)"
 
 
+def _threshold_reason_cy(rule: SpendingRule, annual: int | None) -> str | None:
+    if rule.reason_cy is None or rule.from_annual_pence is None:
+        return rule.reason_cy
+    limit = format_pounds(rule.from_annual_pence)
+    if annual is None:
+        return (
+            f"{rule.reason_cy} (Mae hyn yn berthnasol o {limit} y flwyddyn; "
+            "dywedwch wrthym faint mae'n ei gostio er mwyn i ni wirio.)"
+        )
+    return (
+        f"{rule.reason_cy} (Mae'n costio {format_pounds(annual)} y flwyddyn; y terfyn yw {limit}.)"
+    )
+
+
 def _verdict(
     text: str, cost: Cost | None, rules: SpendingRules, kind: ItemKind | None
 ) -> RuleVerdict:
@@ -207,10 +229,16 @@ def _verdict(
             continue
         if threshold is not None and annual is None and not rule.triggers and not rule.kinds:
             continue
-        candidate = RuleVerdict(rule.verdict, _threshold_reason(rule, annual), rule.id, quote)
+        candidate = RuleVerdict(
+            rule.verdict,
+            _threshold_reason(rule, annual),
+            rule.id,
+            quote,
+            _threshold_reason_cy(rule, annual),
+        )
         if best is None or _SEVERITY[candidate.verdict] > _SEVERITY[best.verdict]:
             best = candidate
-    return best or RuleVerdict(Verdict.ALLOWED, ALLOWED_REASON, None)
+    return best or RuleVerdict(Verdict.ALLOWED, ALLOWED_REASON, None, None, ALLOWED_REASON_CY)
 
 
 def check_idea(text: str, *, cost: Cost | None, rules: SpendingRules) -> RuleVerdict:

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from dialogs.ideas.catalogue import Catalogue, CatalogueItem, Concept, TagProfile, rank_weight
-from dialogs.ideas.text import Token, tokens
+from dialogs.ideas.text import Token, meaningful_words, tokens
 from formula.wellbeing import WellbeingArea
 
 _NAMED_ITEM_BONUS = 3.0
@@ -23,6 +23,8 @@ _ALTERNATIVE_BONUS = 1.2
 _AREA_BONUS = 0.05
 _PHRASE_STRENGTH = 1.25
 _NAMED_ITEM_TAG_WEIGHT = 0.5
+# How much a modifier concept ("learn", "at night") adds to an item that fits the goal's topic.
+_MODIFIER_SHARE = 0.5
 _MIN_ALTERNATIVES = 2
 _CHEAPER_OPTIONS = 3
 
@@ -105,11 +107,113 @@ def _negated(text: str, words: list[Token], start: int) -> bool:
     return False
 
 
+# "I'm not lonely", "she isn't depressed": the person says a problem is NOT theirs.
+_DENIALS = frozenset({"not", "isnt", "arent", "wasnt", "werent", "aint"})
+# Words that may sit between the denial and the problem ("not really lonely").
+_DENIAL_FILLER = frozenset(
+    {
+        "really",
+        "very",
+        "that",
+        "too",
+        "so",
+        "at",
+        "all",
+        "in",
+        "particularly",
+        "especially",
+        "actually",
+        "even",
+        "feeling",
+        "feel",
+        "a",
+        "any",
+        "bit",
+        "the",
+        "usually",
+        "ever",
+    }
+)
+# Before "not" these make it an inability or a refusal, which the person does need help with
+# ("I can not sleep", "I do not want therapy" is handled as a refused wish).
+_AUXILIARIES = frozenset(
+    {
+        "can",
+        "could",
+        "will",
+        "would",
+        "do",
+        "does",
+        "did",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "cant",
+        "wont",
+        "dont",
+        "doesnt",
+        "didnt",
+    }
+)
+# A good state said to be missing is a need: "I'm not confident", "she isn't safe at home".
+_GOOD_STATES = frozenset(
+    {
+        "confident",
+        "confidence",
+        "independent",
+        "independence",
+        "fit",
+        "fitter",
+        "healthy",
+        "healthier",
+        "active",
+        "strong",
+        "stronger",
+        "useful",
+        "comfy",
+        "comfortable",
+        "safe",
+        "relaxed",
+        "relax",
+        "happy",
+        "able",
+        "mobile",
+        "steady",
+        "coping",
+        "sleeping",
+        "eating",
+    }
+)
+
+
+def _denied(words: list[Token], start: int) -> bool:
+    """Whether the problem starting at `start` is denied ("I'm not lonely", "isn't anxious").
+
+    Only a state is denied: an activity ("not sleeping", "not going out"), an inability
+    ("can not walk") or a good state ("not confident") stays a need.
+    """
+    after = [t for t in words if t.start >= start]
+    if not after:
+        return False
+    first = after[0].word
+    if first in _GOOD_STATES or first.endswith("ing"):
+        return False
+    before = [t for t in words if t.end <= start]
+    while before and before[-1].word in _DENIAL_FILLER:
+        before.pop()
+    if not before or before[-1].word not in _DENIALS:
+        return False
+    return len(before) < 2 or before[-2].word not in _AUXILIARIES
+
+
 def understand_goal(text: str, catalogue: Catalogue) -> GoalReading:
     """Read a goal: the wellbeing areas it touches (ranked) and which of its words matched what.
 
-    A negated mention ("not lonely") is dropped; a negated formal service ("he won't go to
-    counselling") still asks for alternatives to it, but the service itself is not named.
+    A refused wish ("I don't want a day centre") or a denied problem ("I'm not lonely, I just
+    can't get out") is dropped; a refused formal service ("he won't go to counselling") still
+    asks for alternatives to it, but the service itself is not named.
     """
     concept_index = catalogue._concept_index
     words = tokens(text)
@@ -121,7 +225,9 @@ def understand_goal(text: str, catalogue: Catalogue) -> GoalReading:
         concept = catalogue.concept(hit.key)
         if concept is None:
             continue
-        if _negated(text, words, hit.start) and not concept.formal_service:
+        if not concept.formal_service and (
+            _negated(text, words, hit.start) or _denied(words, hit.start)
+        ):
             continue
         matches.append(GoalMatch(hit.quote, concept.id, concept.label))
         if concept.id in seen:
@@ -154,14 +260,17 @@ def _score_items(
 ) -> dict[int, Scored]:
     """Score the candidate items for a reading: concept fit, named items, alternatives."""
     weighted: list[tuple[TagProfile, float, GoalMatch]] = []
+    modifiers: list[tuple[TagProfile, float, GoalMatch]] = []
     concepts: dict[str, Concept] = {}
     for match in reading.matches:
         concept = catalogue.concept(match.concept_id)
         if concept is not None and concept.id not in concepts:
             concepts[concept.id] = concept
-            # A phrase of several words says more than one word ("struggle to talk").
-            strength = _PHRASE_STRENGTH if len(tokens(match.quote)) > 1 else 1.0
-            weighted.append((catalogue.profile(concept.tags), strength, match))
+            # A phrase of several words says more than one word ("struggle to talk"); filler
+            # does not count ("at night" is one word).
+            strength = _PHRASE_STRENGTH if len(meaningful_words(match.quote)) > 1 else 1.0
+            entry = (catalogue.profile(concept.tags), strength, match)
+            (modifiers if concept.modifier else weighted).append(entry)
     bonus: dict[int, float] = defaultdict(float)
     named_reason: dict[int, GoalMatch] = {}
     for quote, item_id in reading.named_items:
@@ -172,6 +281,11 @@ def _score_items(
         named_reason.setdefault(index, named)
         # Items like the one named are good company for it ("swimming" -> hydrotherapy).
         weighted.append((catalogue.profile(item.tags), _NAMED_ITEM_TAG_WEIGHT, named))
+    # A modifier ("learn", "at night") alone points at its own tags; beside a concept that
+    # says what the goal is about, it only strengthens items that fit that concept too.
+    modifiers_only = not weighted
+    if modifiers_only:
+        weighted, modifiers = modifiers, []
     candidates: set[int] = set(bonus)
     for profile, _strength, _match in weighted:
         candidates.update(profile.champions)
@@ -198,12 +312,21 @@ def _score_items(
         reasons: list[GoalMatch] = []
         if index in named_reason:
             reasons.append(named_reason[index])
+        fitted = False
         for profile, strength, match in weighted:
             fit = profile.scores.get(index)
             if fit is not None:
+                fitted = True
                 score += strength * fit
                 if match not in reasons:
                     reasons.append(match)
+        if fitted:
+            for profile, strength, match in modifiers:
+                fit = profile.scores.get(index)
+                if fit is not None:
+                    score += _MODIFIER_SHARE * strength * fit
+                    if match not in reasons:
+                        reasons.append(match)
         formal_name = alternative.get(index)
         asked = asked_for.get(formal_name or "")
         if asked is not None and asked not in reasons:

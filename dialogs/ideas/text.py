@@ -86,6 +86,11 @@ def tokens(text: str) -> list[Token]:
     return out
 
 
+def meaningful_words(text: str) -> list[str]:
+    """The words of `text` that carry meaning for matching (filler such as "at" dropped)."""
+    return [t.word for t in tokens(text) if t.word not in _STOP]
+
+
 def _variants(word: str) -> list[str]:
     """The word and forms of it with common English endings taken off, most likely first."""
     out = [word]

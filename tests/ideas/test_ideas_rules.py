@@ -131,3 +131,44 @@ def test_rules_file_errors_name_file_rule_and_key(tmp_path: Path) -> None:
     path.write_text('[[rule]]\nid = "x"\nverdict = "not_allowed"\nreason = "r"\nwords = ["a"]\n')
     with pytest.raises(CatalogueError, match="key 'words': unknown key"):
         load_spending_rules(path)
+
+
+def test_every_shipped_rule_has_a_welsh_reason(rules: SpendingRules) -> None:
+    for rule in rules.rules:
+        assert rule.reason_cy and rule.reason_cy != rule.reason, rule.id
+
+
+def test_a_verdict_carries_the_welsh_reason_beside_the_english(rules: SpendingRules) -> None:
+    refused = check_idea("a wine tasting evening", cost=None, rules=rules)
+    assert refused.reason.startswith("A personal budget")
+    assert refused.reason_cy == "Ni all cyllideb bersonol dalu am alcohol."
+    allowed = check_idea("a pottery class", cost=None, rules=rules)
+    assert allowed.verdict is A and allowed.reason_cy
+    catalogue = load_catalogue()
+    for item in catalogue:
+        verdict = check_item(item, rules)
+        assert verdict.reason_cy, item.id
+
+
+def test_a_welsh_reason_with_a_threshold_says_the_amounts_in_welsh(rules: SpendingRules) -> None:
+    gym = Cost(60_000, Frequency.PER_YEAR)
+    verdict = check_idea("gym membership", cost=gym, rules=rules)
+    assert verdict.verdict is P
+    assert verdict.reason_cy is not None and "y flwyddyn" in verdict.reason_cy
+
+
+def test_the_welsh_reason_is_optional(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[rule]]\nid = "x"\nverdict = "not_allowed"\nreason = "r"\ntriggers = ["wine"]\n'
+    )
+    rules = load_spending_rules(path)
+    assert rules.rules[0].reason_cy is None
+    verdict = check_idea("wine", cost=None, rules=rules)
+    assert verdict.verdict is N and verdict.reason_cy is None
+    path.write_text(
+        '[[rule]]\nid = "x"\nverdict = "not_allowed"\nreason = "r"\nreason_cy = ""\n'
+        'triggers = ["a"]\n'
+    )
+    with pytest.raises(CatalogueError, match="reason_cy"):
+        load_spending_rules(path)

@@ -170,3 +170,44 @@ def test_any_text_gives_a_well_formed_answer(text: str, exclude: list[str]) -> N
     for s in result.items:
         assert s.fits_budget is (s.annual_pence <= 1000)
         assert s.why.sentence
+
+
+@pytest.mark.parametrize(
+    ("goal", "dropped", "kept"),
+    [
+        ("I'm not lonely, I just can't get out", "loneliness", "stuck_indoors"),
+        ("she isn't depressed but she is bored", "low_mood", "structure"),
+        ("he is not really anxious, he has no friends", "anxiety", "loneliness"),
+    ],
+)
+def test_a_denied_problem_is_dropped(
+    catalogue: Catalogue, goal: str, dropped: str, kept: str
+) -> None:
+    found = {m.concept_id for m in understand_goal(goal, catalogue).matches}
+    assert dropped not in found and kept in found
+
+
+@pytest.mark.parametrize(
+    ("goal", "concept"),
+    [
+        ("I'm not sleeping", "sleep"),  # an activity that is missing is a need
+        ("I can not sleep", "sleep"),  # an inability is a need
+        ("I'm not confident", "confidence"),  # a good state that is missing is a need
+        ("I'm not eating properly", "cooking_eating"),
+    ],
+)
+def test_a_missing_good_thing_is_not_a_denial(
+    catalogue: Catalogue, goal: str, concept: str
+) -> None:
+    assert concept in {m.concept_id for m in understand_goal(goal, catalogue).matches}
+
+
+def test_a_modifier_concept_only_strengthens_items_that_fit_the_topic(
+    catalogue: Catalogue,
+) -> None:
+    # "learn" alone points at learning; beside "guitar" it must not pull in other courses.
+    alone = [s.item.id for s in suggest("I want to learn", catalogue, limit=3).items]
+    assert alone
+    top = [s.item.id for s in suggest("want to learn the piano", catalogue, limit=3).items]
+    assert top[0] == "music_lessons"
+    assert not {"art_course", "pottery_class", "photography_course"} & set(top), top
