@@ -6,6 +6,7 @@ The caption or message beside each carries the same numbers as text, for screen 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -59,18 +60,23 @@ def budget_chart_png(data: Mapping[str, Any], language: str) -> bytes:
 
 def plan_pdf(data: Mapping[str, Any], language: str) -> bytes:
     """The confirmed plan under the support-plan headings, as a PDF document."""
+    body = render("pdf.body", language, dict(data))
+    return _pdf(render("pdf.title", language), body.split("\n"))
+
+
+def _pdf(title: str, paragraphs: list[str]) -> bytes:
+    """A plain A4 document; paragraphs starting "## " are headings."""
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font("DejaVu", "", str(_font_path()))
     pdf.add_page()
-    pdf.set_title(render("pdf.title", language))
+    pdf.set_title(title)
     pdf.set_font("DejaVu", size=18)
-    pdf.multi_cell(0, 10, render("pdf.title", language), new_x="LMARGIN", new_y="NEXT", align="L")
+    pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.set_font("DejaVu", size=11)
-    body = render("pdf.body", language, dict(data))
-    for paragraph in body.split("\n"):
+    for paragraph in paragraphs:
         if paragraph.startswith("## "):
             pdf.ln(3)
             pdf.set_font("DejaVu", size=14)
@@ -81,6 +87,29 @@ def plan_pdf(data: Mapping[str, Any], language: str) -> bytes:
     return bytes(pdf.output())
 
 
+def my_data_pdf(data: Mapping[str, Any], language: str) -> bytes:
+    """Everything stored about a person, as a document they can read."""
+    paragraphs: list[str] = []
+    for section, content in dict(data["export"]).items():
+        paragraphs.append("## " + section.replace("_", " ").capitalize())
+        rows = content if isinstance(content, list) else [content]
+        if not rows:
+            paragraphs.append("-")
+        for row in rows:
+            if isinstance(row, Mapping):
+                paragraphs += [f"{key}: {_short(value)}" for key, value in row.items()]
+                paragraphs.append("")
+            else:
+                paragraphs.append(_short(row))
+    title = render("rights.document_title", language, {"name": data["name"]})
+    return _pdf(title, paragraphs)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 2000 else text[:2000] + "…"
+
+
 def attachment_file(attachment: Attachment, language: str) -> tuple[str, bytes, str]:
     """The file name, bytes and caption (the same numbers, as text) of an attachment."""
     caption = render(f"attachments.{attachment.kind}", language, dict(attachment.data))
@@ -88,4 +117,9 @@ def attachment_file(attachment: Attachment, language: str) -> tuple[str, bytes, 
         return "budget.png", budget_chart_png(attachment.data, language), caption
     if attachment.kind == "plan_pdf":
         return "support-plan.pdf", plan_pdf(attachment.data, language), caption
+    if attachment.kind == "mydata_document":
+        return "my-data.pdf", my_data_pdf(attachment.data, language), caption
+    if attachment.kind == "mydata_json":
+        content = json.dumps(attachment.data["export"], ensure_ascii=False, indent=2, default=str)
+        return "my-data.json", content.encode(), caption
     raise ValueError(f"unknown attachment {attachment.kind!r}")

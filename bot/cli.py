@@ -15,9 +15,9 @@ EXIT_USAGE = 2
 
 def _command_modules() -> list[ModuleType]:
     # Imported here so `codesign --help` stays quick and one broken command cannot hide the rest.
-    from bot.commands import budget, chat, database, ideas, people, run
+    from bot.commands import budget, chat, database, ideas, people, records, run
 
-    return [chat, database, people, budget, ideas, run]
+    return [chat, database, people, budget, ideas, records, run]
 
 
 def build_parser() -> argparse.ArgumentParser:

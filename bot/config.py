@@ -73,6 +73,20 @@ class Settings(BaseSettings):
         le=600,
         description="How long updates in flight may run on after SIGTERM or SIGINT",
     )
+    bot_username: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$",
+        description="The bot's @username, for t.me deep links in printed link codes",
+    )
+    link_code_days: int = Field(
+        default=14, ge=1, le=365, description="How many days link and invite codes work"
+    )
+    retention_days: int = Field(
+        default=730,
+        ge=30,
+        le=3650,
+        description="Conversation text older than this is erased by `codesign retention run`",
+    )
 
     @field_validator("webhook_url", "bot_api_base_url", "redis_url", mode="before")
     @classmethod

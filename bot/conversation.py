@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import ConversationServices, council_data
+from bot import audit
+from bot.services import ConversationServices, Who, council_data
 from bot.storage import repositories
 from bot.storage.repositories import LoggedEvent
 from bot.texts import LANGUAGES, render
 from dialogs import flow
 from dialogs.events import Command, Event, Press, Text, Unsupported
+from dialogs.ports import PERSON, Actor, Scope
 from dialogs.replies import (
     AskForHuman,
     Attachment,
     ChoiceMade,
+    ExportMyData,
     ForgetConversation,
     Reply,
+    RequestErasure,
     SubmitPlan,
 )
 from dialogs.state import Conversation
@@ -101,52 +105,133 @@ def _logged_in(event: Event, step: str) -> LoggedEvent:
             return LoggedEvent("in", "unsupported", step, detail={"kind": kind})
 
 
-async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Answer:
-    """Answer `event` from `sender`, storing the new state and logging both directions."""
-    person = await repositories.get_or_create_person(
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Resolved for one update: who acts, for whom, and in which language they read."""
+
+    who: Who
+    actor: Actor
+    subject: repositories.PersonState
+    language: str
+    banner: str | None  # "For Ann's plan", when a carer acts
+    note: str | None  # access ended since the carer's last message
+
+
+async def _party(session: AsyncSession, sender: Sender) -> Party:
+    me = await repositories.get_or_create_person(
         session,
         telegram_user_id=sender.telegram_user_id,
         display_name=sender.display_name,
         language=phone_language(sender),
     )
-    before = Conversation.from_data(dict(person.data))
-    services = ConversationServices(council_data(), session, person.id)
-    outcome = await flow.handle(before, event, services)
-    after = outcome.conversation
-    language = after.language or person.language
-    shared = {"name": person.display_name}
-    messages = tuple(render_reply(reply, language, shared) for reply in outcome.replies)
+    own_language = Conversation.from_data(dict(me.data)).language or me.language
+    acting_for = await repositories.acting_for(session, person_id=me.id)
+    note = None
+    if acting_for is not None:
+        link = await repositories.active_link(session, person_id=acting_for, carer_id=me.id)
+        if link is not None:
+            subject = await repositories.person_state(session, person_id=acting_for)
+            return Party(
+                Who(me.id, sender.telegram_user_id, "carer", subject.id),
+                Actor("carer", me.display_name, Scope(link.scope)),
+                subject,
+                own_language,
+                render("carer.banner", own_language, {"subject": subject.display_name}),
+                None,
+            )
+        # Revoked since the last message: the carer is back in their own conversation.
+        await repositories.set_acting_for(session, person_id=me.id, acting_for_id=None)
+        former = await repositories.person_state(session, person_id=acting_for)
+        note = render("carer.access_ended", own_language, {"name": former.display_name})
+    return Party(
+        Who(me.id, sender.telegram_user_id, "person", me.id), PERSON, me, own_language, None, note
+    )
 
+
+async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Answer:
+    """Answer `event` from `sender`, storing the new state and logging both directions."""
+    party = await _party(session, sender)
+    who, subject = party.who, party.subject
+    before = Conversation.from_data(dict(subject.data))
+    services = ConversationServices(council_data(), session, who)
+    outcome = await flow.handle(before, event, services, party.actor)
+    after = outcome.conversation
+    language = party.language if party.actor.is_carer else after.language or subject.language
+    shared = {"name": subject.display_name}
+    messages = [render_reply(reply, language, shared) for reply in outcome.replies]
     logged = [_logged_in(event, before.step)]
+    logged += [
+        LoggedEvent("out", "message", after.step, message.text, {"template": reply.template})
+        for message, reply in zip(messages, outcome.replies, strict=True)
+    ]
+
+    async def audited(action: str, **detail: object) -> None:
+        await audit.record(
+            session,
+            actor_kind=who.actor_kind,
+            actor_id=who.actor_telegram_id,
+            subject_person_id=who.subject_id,
+            action=action,
+            detail=detail,
+        )
+
     for effect in outcome.effects:
         match effect:
             case ChoiceMade(name=name, before=old, after=new):
                 logged.append(
                     LoggedEvent("choice", "choice", after.step, name, {"before": old, "after": new})
                 )
+                await audited("choice", name=name, before=old, after=new)
             case SubmitPlan(plan=plan):
                 plan_id = await repositories.submit_plan(
                     session,
-                    person_id=person.id,
+                    person_id=subject.id,
                     summary=plan,
                     submitted_by_telegram_id=sender.telegram_user_id,
                 )
                 logged.append(LoggedEvent("choice", "plan_submitted", after.step, str(plan_id)))
+                await audited("plan_submitted", plan=plan_id)
             case AskForHuman(step=step):
-                await repositories.ask_for_human(session, person_id=person.id, step=step)
+                await repositories.ask_for_human(session, person_id=subject.id, step=step)
                 logged.append(LoggedEvent("choice", "human_requested", after.step, step))
+                await audited("human_requested", step=step)
             case ForgetConversation():
-                await repositories.forget_conversation(session, person_id=person.id)
+                await repositories.forget_conversation(session, person_id=subject.id)
                 logged = [LoggedEvent("choice", "declined", after.step, "consent declined")]
-    logged += [
-        LoggedEvent("out", "message", after.step, message.text, {"template": reply.template})
-        for message, reply in zip(messages, outcome.replies, strict=True)
-    ]
+                await audited("consent_declined")
+            case RequestErasure():
+                await repositories.request_erasure(
+                    session, person_id=subject.id, requested_by_telegram_id=sender.telegram_user_id
+                )
+                logged.append(LoggedEvent("choice", "erasure_requested", after.step))
+                await audited("erasure_requested")
+            case ExportMyData():
+                export = await repositories.export_person(session, person_id=subject.id)
+                messages += _export_messages(export, language, subject.display_name)
+                logged.append(LoggedEvent("choice", "data_exported", after.step))
+                await audited("data_exported")
     await repositories.save_conversation(
-        session, person_id=person.id, step=after.step, data=after.to_data()
+        session, person_id=subject.id, step=after.step, data=after.to_data()
     )
     await repositories.log_events(
-        session, person_id=person.id, actor_telegram_id=sender.telegram_user_id, events=logged
+        session,
+        person_id=subject.id,
+        actor_telegram_id=sender.telegram_user_id,
+        events=logged,
+        actor_role=who.actor_kind,
     )
+    if party.banner:
+        messages = [replace(m, text=f"{party.banner}\n{m.text}") for m in messages]
+    if party.note:
+        messages.insert(0, RenderedMessage(party.note, language=language))
     notice = html.unescape(render(outcome.notice, language)) if outcome.notice else None
-    return Answer(messages, notice)
+    return Answer(tuple(messages), notice)
+
+
+def _export_messages(export: Mapping[str, Any], language: str, name: str) -> list[RenderedMessage]:
+    data = {"export": dict(export), "name": name}
+    # Documents alone: their captions say what they are.
+    return [
+        RenderedMessage("", attachment=Attachment(kind, data), language=language)
+        for kind in ("mydata_document", "mydata_json")
+    ]

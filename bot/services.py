@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import audit
 from bot.storage import repositories
 from dialogs.ideas import Catalogue, SpendingRules, load_catalogue, load_spending_rules
+from dialogs.ports import CaredFor, CarerView, Scope
 from dialogs.state import Budget
 from formula.rules import Scheme
 from formula.schemes import load_shipped_scheme
 
 ESTIMATE_SCHEME = "adult-2026"
+INVITE_VALID_FOR = timedelta(days=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +34,23 @@ def council_data(scheme_id: str = ESTIMATE_SCHEME) -> CouncilData:
     return CouncilData(load_catalogue(), load_spending_rules(), load_shipped_scheme(scheme_id))
 
 
+@dataclass(frozen=True, slots=True)
+class Who:
+    """One update's people: who typed (`actor_id`, a person row) and whose plan it is."""
+
+    actor_id: int
+    actor_telegram_id: int
+    actor_kind: str  # "person" or "carer"
+    subject_id: int
+
+
 class ConversationServices:
     """The `dialogs.ports.Services` of one update: council data plus this update's session."""
 
-    def __init__(self, data: CouncilData, session: AsyncSession, person_id: int) -> None:
+    def __init__(self, data: CouncilData, session: AsyncSession, who: Who) -> None:
         self._data = data
         self._session = session
-        self._person_id = person_id
+        self._who = who
 
     @property
     def catalogue(self) -> Catalogue:
@@ -50,12 +64,43 @@ class ConversationServices:
     def estimate_scheme(self) -> Scheme:
         return self._data.estimate_scheme
 
+    async def _audit(self, action: str, **detail: object) -> None:
+        await audit.record(
+            self._session,
+            actor_kind=self._who.actor_kind,
+            actor_id=self._who.actor_telegram_id,
+            subject_person_id=self._who.subject_id,
+            action=action,
+            detail=detail,
+        )
+
+    async def codes_blocked(self) -> bool:
+        blocked = await repositories.codes_blocked(
+            self._session, telegram_user_id=self._who.actor_telegram_id
+        )
+        if blocked:
+            await self._audit("code_blocked")
+        return blocked
+
+    async def _attempted(self, *, succeeded: bool, kind: str) -> None:
+        await repositories.record_code_attempt(
+            self._session, telegram_user_id=self._who.actor_telegram_id, succeeded=succeeded
+        )
+        await self._audit(f"{kind}_{'redeemed' if succeeded else 'refused'}")
+
     async def redeem_link_code(self, code: str) -> Budget | None:
         found = await repositories.redeem_link_code(
-            self._session, code=code, person_id=self._person_id
+            self._session, code=code, person_id=self._who.subject_id
         )
+        await self._attempted(succeeded=found is not None, kind="link_code")
         if found is None:
             return None
+        if found.provisioned_person_id is not None:
+            await repositories.merge_provisioned(
+                self._session,
+                provisioned_id=found.provisioned_person_id,
+                person_id=self._who.subject_id,
+            )
         lines = found.explanation.get("lines", [])
         return Budget(
             source="council",
@@ -66,3 +111,63 @@ class ConversationServices:
             points=found.explanation.get("points"),
             lines=list(lines) if isinstance(lines, list) else [],
         )
+
+    async def carers(self) -> list[CarerView]:
+        links = await repositories.carer_links(self._session, person_id=self._who.subject_id)
+        return [CarerView(v.id, v.carer_name, Scope(v.scope), v.accepted) for v in links]
+
+    async def invite_carer(self, scope: Scope) -> str:
+        code = await repositories.create_carer_invite(
+            self._session,
+            person_id=self._who.subject_id,
+            scope=scope.value,
+            created_by="person",
+            valid_for=INVITE_VALID_FOR,
+        )
+        await self._audit("carer_invited", scope=scope.value)
+        return code
+
+    async def revoke_carer(self, link_id: int) -> str | None:
+        name = await repositories.revoke_carer(
+            self._session, person_id=self._who.subject_id, link_id=link_id
+        )
+        if name is not None:
+            await self._audit("carer_revoked", link=link_id)
+        return name
+
+    async def accept_invite(self, code: str) -> CaredFor | None:
+        link = await repositories.accept_carer_invite(
+            self._session, code=code, carer_id=self._who.actor_id
+        )
+        await self._attempted(succeeded=link is not None, kind="carer_invite")
+        if link is None:
+            return None
+        await audit.record(
+            self._session,
+            actor_kind="carer",
+            actor_id=self._who.actor_telegram_id,
+            subject_person_id=link.person_id,
+            action="carer_accepted",
+            detail={"link": link.id, "scope": link.scope},
+        )
+        return CaredFor(link.person_id, link.person_name, Scope(link.scope))
+
+    async def cared_for(self) -> list[CaredFor]:
+        links = await repositories.cared_for(self._session, carer_id=self._who.actor_id)
+        return [CaredFor(v.person_id, v.person_name, Scope(v.scope)) for v in links]
+
+    async def act_for(self, person_id: int | None) -> CaredFor | None:
+        if person_id is None:
+            await repositories.set_acting_for(
+                self._session, person_id=self._who.actor_id, acting_for_id=None
+            )
+            return None
+        link = await repositories.active_link(
+            self._session, person_id=person_id, carer_id=self._who.actor_id
+        )
+        if link is None:
+            return None
+        await repositories.set_acting_for(
+            self._session, person_id=self._who.actor_id, acting_for_id=person_id
+        )
+        return CaredFor(link.person_id, link.person_name, Scope(link.scope))

@@ -8,8 +8,9 @@ Presses are `action` or `action:argument`; every argument is checked against the
 | 1 | language | press lang:en / lang:cy | consent |
 | 1 | consent | press agree / decline | who / declined (nothing kept but refusal) |
 | 1 | declined | /start | language |
-| 2 | who | press who:self / who:other | source / carer_note |
-| 2 | carer_note | press who:self / stop | source / stopped |
+| 2 | who | press who:self / who:other | source / carer_code |
+| 2 | carer_code | text: a carer invite code; press who:self / stop | caring / source / stopped |
+| 2 | caring | /whom, whom:<id> (a carer's own resting step) | the plan of whom they act for |
 | 3 | source | press code / estimate | code / question |
 | 3 | code | text: the link code | goal_ask (valid) / code (try again) |
 | 3 | question | press opt:<option id> | question (next one) / goal_ask (estimate made) |
@@ -31,9 +32,13 @@ Presses are `action` or `action:argument`; every argument is checked against the
 | 8 | submitted | /restart | goal_ask (a new plan, budget kept) |
 
 At any step: /help, /back (the previous step, answers kept), /plan, /budget, /language,
-/restart (after confirmation), /human (queued for staff), /stop. /start resumes. Text a
-step cannot use, an old or forged button, a sticker or a photo: a polite word and the
-step again. Nothing here raises on a person's input.
+/restart (after confirmation), /human (queued for staff), /stop, /carers (invite or revoke
+a carer: invite:<scope>, revoke:<id>), /whom (a carer chooses whose plan: whom:<id>),
+/mydata, /forget. /start resumes. Text a step cannot use, an old or forged button, a
+sticker or a photo: a polite word and the step again. Nothing here raises on a person's
+input. A carer acts within their scope (see `permitted`): view only looks; help proposes
+(the person confirms the plan); full acts as the person would, except consent, /carers
+and /forget, which only the person may do.
 """
 
 from __future__ import annotations
@@ -45,16 +50,25 @@ from enum import StrEnum
 from typing import Any
 
 from dialogs.events import Command, Event, Press, Text, Unsupported
-from dialogs.ideas import Verdict, check_idea, check_item, suggest, understand_goal
-from dialogs.ports import Services
+from dialogs.ideas import (
+    RuleVerdict,
+    Verdict,
+    check_idea,
+    check_item,
+    suggest,
+    understand_goal,
+)
+from dialogs.ports import PERSON, Actor, Scope, Services
 from dialogs.replies import (
     AskForHuman,
     Attachment,
     Button,
     ChoiceMade,
     Effect,
+    ExportMyData,
     ForgetConversation,
     Reply,
+    RequestErasure,
     SubmitPlan,
 )
 from dialogs.state import Budget, Conversation, Goal, PlanItem
@@ -75,7 +89,8 @@ class Step(StrEnum):
     CONSENT = "consent"
     DECLINED = "declined"
     WHO = "who"
-    CARER_NOTE = "carer_note"
+    CARER_CODE = "carer_code"
+    CARING = "caring"
     STOPPED = "stopped"
     SOURCE = "source"
     CODE = "code"
@@ -100,7 +115,7 @@ class Step(StrEnum):
 
 STEP_NUMBER: dict[Step, int] = {
     Step.LANGUAGE: 1, Step.CONSENT: 1, Step.DECLINED: 1,
-    Step.WHO: 2, Step.CARER_NOTE: 2, Step.STOPPED: 2,
+    Step.WHO: 2, Step.CARER_CODE: 2, Step.CARING: 2, Step.STOPPED: 2,
     Step.SOURCE: 3, Step.CODE: 3, Step.QUESTION: 3,
     Step.GOAL_ASK: 4, Step.GOAL_CONFIRM: 4, Step.GOAL_AREAS: 4, Step.GOALS_MORE: 4,
     Step.GOAL_EDIT: 4,
@@ -139,6 +154,7 @@ class Turn:
 
     conv: Conversation
     services: Services
+    actor: Actor = PERSON
     replies: list[Reply] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     notice: str | None = None
@@ -219,8 +235,12 @@ def prompt_who(turn: Turn) -> None:
     turn.ask("who.ask", (_b("who.self", "who:self"), _b("who.other", "who:other")))
 
 
-def prompt_carer_note(turn: Turn) -> None:
-    turn.ask("who.carer_note", (_b("who.continue_self", "who:self"), _b("who.stop", "stop")))
+def prompt_carer_code(turn: Turn) -> None:
+    turn.ask("who.carer_code", (_b("who.continue_self", "who:self"), _b("who.stop", "stop")))
+
+
+def prompt_caring(turn: Turn) -> None:
+    turn.ask("carer.resting")
 
 
 def prompt_stopped(turn: Turn) -> None:
@@ -443,7 +463,8 @@ PROMPTS: dict[Step, Callable[[Turn], None]] = {
     Step.CONSENT: prompt_consent,
     Step.DECLINED: prompt_declined,
     Step.WHO: prompt_who,
-    Step.CARER_NOTE: prompt_carer_note,
+    Step.CARER_CODE: prompt_carer_code,
+    Step.CARING: prompt_caring,
     Step.STOPPED: prompt_stopped,
     Step.SOURCE: prompt_source,
     Step.CODE: prompt_code,
@@ -471,7 +492,9 @@ PROMPTS: dict[Step, Callable[[Turn], None]] = {
 
 
 def _goals_view(conv: Conversation) -> list[dict[str, Any]]:
-    return [{"text": g.text, "areas": list(g.areas)} for g in conv.goals]
+    return [
+        {"text": g.text, "areas": list(g.areas), "proposed_by": g.proposed_by} for g in conv.goals
+    ]
 
 
 def _lines(conv: Conversation) -> list[PlanLine]:
@@ -539,6 +562,7 @@ def _plan_view(conv: Conversation) -> dict[str, Any]:
             "annual_pence": annual_pence(item.cost),
             "needs_approval": item.verdict == Verdict.NEEDS_APPROVAL,
             "reason": item.reason,
+            "proposed_by": item.proposed_by,
         }
         for item in conv.items
     ]
@@ -623,8 +647,14 @@ async def press_who(turn: Turn, who: str) -> bool:
         return False
     turn.choose("acting_for", turn.conv.acting_for, who)
     turn.conv.acting_for = who
-    turn.go(Step.SOURCE if who == "self" else Step.CARER_NOTE)
-    return True
+    code, turn.conv.pending_code = turn.conv.pending_code, ""
+    if not code:
+        turn.go(Step.SOURCE if who == "self" else Step.CARER_CODE)
+        return True
+    # The code from the deep link is used as if typed at the step that asks for it.
+    turn.conv.history.append(turn.conv.step)
+    turn.conv.step = Step.CODE if who == "self" else Step.CARER_CODE
+    return await (text_code if who == "self" else text_carer_code)(turn, code)
 
 
 async def press_stop_carer(turn: Turn, _: str) -> bool:
@@ -646,6 +676,9 @@ async def press_estimate(turn: Turn, _: str) -> bool:
 
 async def text_code(turn: Turn, text: str) -> bool:
     code = "".join(text.split()).upper()
+    if await turn.services.codes_blocked():
+        turn.reprompt("source.code_wait")
+        return True
     budget = await turn.services.redeem_link_code(code) if 4 <= len(code) <= 64 else None
     if budget is None:
         turn.reprompt("source.code_wrong")
@@ -653,6 +686,21 @@ async def text_code(turn: Turn, text: str) -> bool:
     _take_budget(turn, budget)
     turn.say("source.code_ok", annual_pence=budget.annual_pence, weekly_pence=budget.weekly_pence)
     turn.go(Step.GOAL_ASK)
+    return True
+
+
+async def text_carer_code(turn: Turn, text: str) -> bool:
+    code = "".join(text.split()).upper()
+    if await turn.services.codes_blocked():
+        turn.reprompt("source.code_wait")
+        return True
+    cared = await turn.services.accept_invite(code) if 4 <= len(code) <= 64 else None
+    if cared is None:
+        turn.reprompt("source.code_wrong")
+        return True
+    turn.choose("carer_for", None, cared.person_id)
+    turn.conv.step = Step.CARING
+    turn.say("carer.accepted", name=cared.name, scope=cared.scope.value)
     return True
 
 
@@ -724,7 +772,7 @@ async def press_goal_yes(turn: Turn, _: str) -> bool:
         turn.choose(f"goal:{existing.id}", existing.text, draft.goal_text)
         existing.text, existing.areas = draft.goal_text, list(draft.goal_areas)
     else:
-        goal = Goal(conv.new_id(), draft.goal_text, list(draft.goal_areas))
+        goal = Goal(conv.new_id(), draft.goal_text, list(draft.goal_areas), _proposer(turn))
         conv.goals.append(goal)
         turn.choose(f"goal:{goal.id}", None, goal.text)
     draft.goal_text, draft.goal_areas, draft.editing_goal_id = "", [], None
@@ -895,6 +943,13 @@ async def press_to_plan(turn: Turn, _: str) -> bool:
     return True
 
 
+def _reason(turn: Turn, verdict: RuleVerdict) -> str:
+    """The spending rule's reason in the person's language (the council's Welsh, if given)."""
+    if turn.conv.language == "cy" and verdict.reason_cy:
+        return verdict.reason_cy
+    return verdict.reason
+
+
 def _pending_cost(turn: Turn) -> tuple[str, Cost | None]:
     conv = turn.conv
     editing = conv.item(conv.draft.editing_item_id)
@@ -907,7 +962,13 @@ def _pending_cost(turn: Turn) -> tuple[str, Cost | None]:
     return (item.name_cy if welsh and item.name_cy else item.name), item.cost
 
 
+def _proposer(turn: Turn) -> str:
+    """A helping carer's name on what they add: the person confirms the plan."""
+    return turn.actor.name if turn.actor.scope is Scope.HELP else ""
+
+
 def _add_item(turn: Turn, item: PlanItem) -> None:
+    item.proposed_by = _proposer(turn)
     conv = turn.conv
     conv.items.append(item)
     turn.choose(
@@ -960,7 +1021,7 @@ def _add_catalogue_item(turn: Turn, sessions: str) -> bool:
     verdict = check_item(item, turn.services.spending_rules)
     name, cost = _pending_cost(turn)
     if verdict.verdict is Verdict.NOT_ALLOWED or cost is None:
-        turn.say("ideas.not_allowed", name=name, reason=verdict.reason)
+        turn.say("ideas.not_allowed", name=name, reason=_reason(turn, verdict))
     else:
         _add_item(
             turn,
@@ -973,7 +1034,7 @@ def _add_catalogue_item(turn: Turn, sessions: str) -> bool:
                 frequency=cost.frequency.value,
                 sessions_per_week=sessions,
                 verdict=verdict.verdict.value,
-                reason=verdict.reason if verdict.verdict is Verdict.NEEDS_APPROVAL else "",
+                reason=_reason(turn, verdict) if verdict.verdict is Verdict.NEEDS_APPROVAL else "",
             ),
         )
     turn.finish(Step.IDEAS, IDEA_SUBFLOW)
@@ -1020,7 +1081,7 @@ async def press_own_often(turn: Turn, frequency: str) -> bool:
     cost = Cost(draft.own_unit_pence, Frequency(frequency))
     verdict = check_idea(draft.own_name, cost=cost, rules=turn.services.spending_rules)
     if verdict.verdict is Verdict.NOT_ALLOWED:
-        turn.say("ideas.not_allowed", name=draft.own_name, reason=verdict.reason)
+        turn.say("ideas.not_allowed", name=draft.own_name, reason=_reason(turn, verdict))
         turn.choose("own_idea_refused", draft.own_name, verdict.rule_id)
     else:
         _add_item(
@@ -1033,7 +1094,7 @@ async def press_own_often(turn: Turn, frequency: str) -> bool:
                 unit_pence=cost.unit_pence,
                 frequency=cost.frequency.value,
                 verdict=verdict.verdict.value,
-                reason=verdict.reason if verdict.verdict is Verdict.NEEDS_APPROVAL else "",
+                reason=_reason(turn, verdict) if verdict.verdict is Verdict.NEEDS_APPROVAL else "",
             ),
         )
     draft.own_name, draft.own_unit_pence = "", None
@@ -1101,6 +1162,10 @@ async def press_confirm(turn: Turn, _: str) -> bool:
     conv = turn.conv
     if conv.submitted:
         return False
+    for goal in conv.goals:
+        goal.proposed_by = ""  # confirmed by the person: no longer a proposal
+    for item in conv.items:
+        item.proposed_by = ""
     summary = plan_summary(conv)
     conv.submitted = True
     turn.choose("plan", "draft", "submitted")
@@ -1122,8 +1187,8 @@ PRESSES: dict[tuple[Step, str], PressHandler] = {
     (Step.CONSENT, "agree"): press_agree,
     (Step.CONSENT, "decline"): press_decline,
     (Step.WHO, "who"): press_who,
-    (Step.CARER_NOTE, "who"): press_who,
-    (Step.CARER_NOTE, "stop"): press_stop_carer,
+    (Step.CARER_CODE, "who"): press_who,
+    (Step.CARER_CODE, "stop"): press_stop_carer,
     (Step.SOURCE, "code"): press_code,
     (Step.SOURCE, "estimate"): press_estimate,
     (Step.CODE, "estimate"): press_estimate,
@@ -1166,6 +1231,7 @@ PRESSES: dict[tuple[Step, str], PressHandler] = {
 TextHandler = Callable[[Turn, str], Awaitable[bool]]
 TEXTS: dict[Step, TextHandler] = {
     Step.CODE: text_code,
+    Step.CARER_CODE: text_carer_code,
     Step.GOAL_ASK: text_goal,
     Step.OWN_NAME: text_own_name,
     Step.OWN_COST: text_own_cost,
@@ -1179,9 +1245,11 @@ def _int(text: str) -> int | None:
 # ---- commands: available at any step -----------------------------------------------------
 
 
-def command_start(turn: Turn, _: str) -> None:
+def command_start(turn: Turn, argument: str) -> None:
+    code = "".join(ch for ch in argument.upper() if ch.isalnum())[:64]
     if turn.step in (Step.NEW, Step.DECLINED):
-        turn.conv = Conversation(step=Step.LANGUAGE)
+        # A deep link (t.me/bot?start=CODE) brings a code: kept until consent is given.
+        turn.conv = Conversation(step=Step.LANGUAGE, pending_code=code)
         turn.say("welcome.greeting")
         PROMPTS[Step.LANGUAGE](turn)
         return
@@ -1280,6 +1348,16 @@ def command_stop(turn: Turn, _: str) -> None:
     turn.say("common.stopped")
 
 
+def command_mydata(turn: Turn, _: str) -> None:
+    turn.effects.append(ExportMyData())
+    turn.say("rights.mydata")
+
+
+def command_forget(turn: Turn, _: str) -> None:
+    turn.effects.append(RequestErasure())
+    turn.reprompt("rights.forget")
+
+
 COMMANDS: dict[str, Callable[[Turn, str], None]] = {
     "start": command_start,
     "help": command_help,
@@ -1290,18 +1368,143 @@ COMMANDS: dict[str, Callable[[Turn, str], None]] = {
     "restart": command_restart,
     "human": command_human,
     "stop": command_stop,
+    "mydata": command_mydata,
+    "forget": command_forget,
 }
+# Commands that change records through a port answer later (async): see `_async_commands`.
+ASYNC_COMMANDS = {"carers", "whom"}
 # Before consent only these make sense: nothing is stored about a person who has not agreed.
-BEFORE_CONSENT = {"start", "help", "language", "stop", "back"}
+BEFORE_CONSENT = {"start", "help", "language", "stop", "back", "whom"}
+
+
+# ---- carers and scopes --------------------------------------------------------------------
+
+# What a carer may do, by scope. Everything not listed for a carer is refused politely.
+VIEW_COMMANDS = {"start", "help", "plan", "budget", "stop", "whom", "mydata"}
+HELP_COMMANDS = VIEW_COMMANDS | {"back", "human"}
+FULL_COMMANDS = HELP_COMMANDS | {"restart"}
+ONLY_THE_PERSON = {"carers", "forget", "language"}
+# Presses only the person may make: consent, who the plan is for, and confirming the plan;
+# a helping carer proposes, so confirming and money management stay with the person.
+PERSON_PRESSES = {"lang", "agree", "decline", "who", "confirm"}
+HELPER_CANNOT = PERSON_PRESSES | {"manage"}
+
+
+def permitted(actor: Actor, event: Event) -> bool:
+    """Whether `actor` may do `event` to the plan they are working on."""
+    if not actor.is_carer:
+        return True
+    match event:
+        case Command(name=name):
+            if name in ONLY_THE_PERSON:
+                return False
+            allowed = {
+                Scope.VIEW: VIEW_COMMANDS,
+                Scope.HELP: HELP_COMMANDS,
+                Scope.FULL: FULL_COMMANDS,
+            }[actor.scope or Scope.VIEW]
+            return name in allowed or name not in COMMANDS
+        case Press(choice=choice):
+            action = choice.partition(":")[0]
+            if action in ("whom", "setlang"):
+                return action == "whom"
+            if actor.scope is Scope.FULL:
+                return action not in PERSON_PRESSES
+            return actor.scope is Scope.HELP and action not in HELPER_CANNOT
+        case Text():
+            return actor.scope in (Scope.HELP, Scope.FULL)
+        case Unsupported():
+            return True
+
+
+async def command_carers(turn: Turn, _: str) -> None:
+    links = await turn.services.carers()
+    buttons = [_b("carer.invite", f"invite:{scope.value}", scope=scope.value) for scope in Scope]
+    buttons += [
+        _b("carer.revoke", f"revoke:{link.link_id}", name=link.name, accepted=link.accepted)
+        for link in links
+    ]
+    carers = [
+        {"name": link.name, "scope": link.scope.value, "accepted": link.accepted} for link in links
+    ]
+    turn.replies.append(Reply("carer.list", {"carers": carers}, tuple(buttons)))
+
+
+async def command_whom(turn: Turn, _: str) -> None:
+    people = await turn.services.cared_for()
+    if not people:
+        turn.reprompt("carer.nobody")
+        return
+    buttons = [_label(p.name, f"whom:{p.person_id}") for p in people]
+    buttons.append(_b("carer.myself", "whom:self"))
+    turn.replies.append(Reply("carer.whom", {}, tuple(buttons)))
+
+
+async def press_invite(turn: Turn, scope: str) -> bool:
+    if scope not in {s.value for s in Scope} or turn.actor.is_carer:
+        return False
+    code = await turn.services.invite_carer(Scope(scope))
+    turn.choose("carer_invited", None, scope)
+    turn.say("carer.invite_code", code=code, scope=scope)
+    return True
+
+
+async def press_revoke(turn: Turn, link_id: str) -> bool:
+    number = _int(link_id)
+    if number is None or turn.actor.is_carer:
+        return False
+    name = await turn.services.revoke_carer(number)
+    if name is None:
+        return False
+    turn.choose("carer_revoked", number, None)
+    turn.say("carer.revoked", name=name)
+    return True
+
+
+async def press_whom(turn: Turn, whom: str) -> bool:
+    person_id = None if whom == "self" else _int(whom)
+    if whom != "self" and person_id is None:
+        return False
+    cared = await turn.services.act_for(person_id)
+    if person_id is not None and cared is None:
+        return False
+    turn.say("carer.now_for" if cared else "carer.now_self", name=cared.name if cared else "")
+    return True
+
+
+GLOBAL_PRESSES: dict[str, PressHandler] = {
+    "invite": press_invite,
+    "revoke": press_revoke,
+    "whom": press_whom,
+}
 
 
 # ---- the entry point ---------------------------------------------------------------------
 
 
-async def handle(conversation: Conversation, event: Event, services: Services) -> Outcome:
+async def handle(
+    conversation: Conversation, event: Event, services: Services, actor: Actor = PERSON
+) -> Outcome:
     """Answer one event. The conversation given is not changed; the outcome holds the new one."""
-    turn = Turn(copy.deepcopy(conversation), services)
+    turn = Turn(copy.deepcopy(conversation), services, actor)
+    if not permitted(actor, event):
+        turn.notice = "carer.notice_not_allowed"
+        turn.reprompt("carer.not_allowed", scope=(actor.scope or Scope.VIEW).value)
+        return Outcome(tuple(turn.replies), turn.conv, turn.notice, ())
     match event:
+        case Command(name=name) if name in ASYNC_COMMANDS:
+            if name == "carers" and not turn.conv.consent:
+                turn.reprompt("common.not_yet", what="consent")
+            elif name == "carers":
+                await command_carers(turn, "")
+            else:
+                await command_whom(turn, "")
+        case Press(choice=choice) if choice.partition(":")[0] in GLOBAL_PRESSES:
+            action, _, argument = choice.partition(":")
+            if await GLOBAL_PRESSES[action](turn, argument):
+                turn.notice = "common.notice_ok"
+            else:
+                _stale(turn)
         case Command(name=name, argument=argument) if name in COMMANDS:
             if not turn.conv.consent and name not in BEFORE_CONSENT:
                 turn.reprompt("common.not_yet", what="consent")

@@ -67,4 +67,14 @@ class ForgetConversation:
     """The person declined: keep nothing but the refusal."""
 
 
-Effect = ChoiceMade | SubmitPlan | AskForHuman | ForgetConversation
+@dataclass(frozen=True, slots=True)
+class ExportMyData:
+    """Send the person everything stored about them: a readable document and a JSON file."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestErasure:
+    """Record that the person asked for their data to be erased, for staff to handle."""
+
+
+Effect = ChoiceMade | SubmitPlan | AskForHuman | ForgetConversation | ExportMyData | RequestErasure

@@ -18,6 +18,7 @@ class Goal:
     id: int
     text: str  # the person's own words
     areas: list[str]  # wellbeing area values
+    proposed_by: str = ""  # a helping carer's name: the person has the last word
 
 
 @dataclass
@@ -31,6 +32,7 @@ class PlanItem:
     sessions_per_week: str = "1"  # Decimal as text; only for per-session items
     verdict: str = "allowed"  # spending-rule verdict: allowed or needs_approval
     reason: str = ""  # the spending rule's reason, when approval is needed
+    proposed_by: str = ""  # a helping carer's name: the person has the last word
 
     @property
     def cost(self) -> Cost:
@@ -67,6 +69,7 @@ class Conversation:
     language: str | None = None
     consent: bool = False
     acting_for: str | None = None  # "self" or "other"
+    pending_code: str = ""  # from a deep link (/start CODE), used once consent is given
     budget: Budget | None = None
     answers: dict[str, str] = field(default_factory=dict)
     question_index: int = 0

@@ -7,16 +7,20 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import audit
 from bot.commands import CommandError
+from bot.commands._runtime import storage_for
 from bot.commands.budget import _load, _one_line
 from bot.config import Settings, load_settings
 from bot.runtime import configure_logging
 from bot.storage import repositories
+from bot.storage.models import Budget, Person
+from dialogs.ports import Scope
 from formula import AnswersError, allocate, load_answers
 from formula.money import format_pounds, parse_pounds
 from formula.pricing import weekly_from_annual
-
-DEFAULT_VALID_DAYS = 14
 
 
 def register(subparsers: Any) -> None:
@@ -41,11 +45,29 @@ def register(subparsers: Any) -> None:
     add.add_argument(
         "--valid-days",
         type=int,
-        default=DEFAULT_VALID_DAYS,
         metavar="DAYS",
-        help=f"how long the code works (default {DEFAULT_VALID_DAYS})",
+        help="how long the code works (default: LINK_CODE_DAYS, 14)",
     )
     add.set_defaults(handler=run_add)
+    carer = actions.add_parser(
+        "link-carer",
+        help="print a one-time invite code for a carer of a person",
+        description="Staff link a carer: the carer types the code in the chat.",
+    )
+    carer.add_argument("--person", type=int, required=True, metavar="ID", help="the person's id")
+    carer.add_argument(
+        "--scope",
+        required=True,
+        choices=[scope.value for scope in Scope],
+        help="view: see only; help: propose, the person confirms; full: act for them",
+    )
+    carer.set_defaults(handler=run_link_carer)
+    erase = actions.add_parser(
+        "erase",
+        help="erase a person's conversation text (an erasure request), keeping agreed plans",
+    )
+    erase.add_argument("--person", type=int, required=True, metavar="ID", help="the person's id")
+    erase.set_defaults(handler=run_erase)
     parser.set_defaults(handler=lambda _args: parser.print_help() or 2)
 
 
@@ -79,34 +101,132 @@ def _budget_from(args: argparse.Namespace) -> dict[str, Any]:
 def run_add(args: argparse.Namespace) -> int:
     if not args.name.strip():
         raise CommandError("--name must not be empty")
-    if not 1 <= args.valid_days <= 365:
+    if args.valid_days is not None and not 1 <= args.valid_days <= 365:
         raise CommandError("--valid-days must be between 1 and 365")
     budget = _budget_from(args)
     settings = load_settings()
     configure_logging(settings, quiet=True)
-    code = asyncio.run(_add(settings, args, budget))
+    days = args.valid_days or settings.link_code_days
+    person_id, code = asyncio.run(_add(settings, args, budget, days))
     annual = int(budget["annual_pence"])
-    print(f"Budget for {args.name.strip()}: {format_pounds(annual)} a year")
-    print(f"Link code (works once, for {args.valid_days} days): {code}")
+    print(f"Person {person_id}: {args.name.strip()}, budget {format_pounds(annual)} a year")
+    print(f"Link code (works once, for {days} days): {code}")
+    if settings.bot_username:
+        print(f"Deep link: https://t.me/{settings.bot_username}?start={code.replace('-', '')}")
     print("Give it to the person; they type it in the chat when asked about their budget.")
     return 0
 
 
-async def _add(settings: Settings, args: argparse.Namespace, budget: dict[str, Any]) -> str:
-    from bot.commands._runtime import storage_for
-
+async def _add(
+    settings: Settings, args: argparse.Namespace, budget: dict[str, Any], days: int
+) -> tuple[int, str]:
     async with (
         storage_for(settings, apply_migrations=True) as storage,
         storage.sessions() as session,
         session.begin(),
     ):
-        return await repositories.create_link_code(
+        name = args.name.strip()
+        person_id = await repositories.create_person(session, display_name=name)
+        annual = int(budget["annual_pence"])
+        session.add(
+            Budget(
+                person_id=person_id,
+                scheme_id=str(budget["scheme_id"]),
+                source="council",
+                annual_pence=annual,
+                weekly_pence=weekly_from_annual(annual),
+                contribution_annual_pence=int(budget.get("contribution_annual_pence", 0)),
+                answers={},
+            )
+        )
+        code = await repositories.create_link_code(
             session,
-            display_name=args.name.strip(),
+            person_id=person_id,
+            display_name=name,
             scheme_id=str(budget["scheme_id"]),
-            annual_pence=int(budget["annual_pence"]),
-            weekly_pence=weekly_from_annual(int(budget["annual_pence"])),
+            annual_pence=annual,
+            weekly_pence=weekly_from_annual(annual),
             contribution_annual_pence=int(budget.get("contribution_annual_pence", 0)),
             explanation=budget["explanation"],
-            valid_for=timedelta(days=args.valid_days),
+            valid_for=timedelta(days=days),
         )
+        await audit.record(
+            session,
+            actor_kind="staff",
+            actor_id="command-line",
+            subject_person_id=person_id,
+            action="person_added",
+            detail={"annual_pence": annual},
+        )
+        return person_id, code
+
+
+def run_link_carer(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(settings, quiet=True)
+    name, code = asyncio.run(_link_carer(settings, args.person, Scope(args.scope)))
+    print(
+        f"Carer invite for {name}'s plan ({args.scope}), works once for "
+        f"{settings.link_code_days} days: {code}"
+    )
+    print('The carer chooses "Someone I care for" in the chat and types the code.')
+    return 0
+
+
+async def _person_or_error(session: AsyncSession, person_id: int) -> Person:
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise CommandError(f"--person: there is no person with id {person_id}")
+    return person
+
+
+async def _link_carer(settings: Settings, person_id: int, scope: Scope) -> tuple[str, str]:
+    async with (
+        storage_for(settings, apply_migrations=True) as storage,
+        storage.sessions() as session,
+        session.begin(),
+    ):
+        person = await _person_or_error(session, person_id)
+        code = await repositories.create_carer_invite(
+            session,
+            person_id=person_id,
+            scope=scope.value,
+            created_by="staff",
+            valid_for=timedelta(days=settings.link_code_days),
+        )
+        await audit.record(
+            session,
+            actor_kind="staff",
+            actor_id="command-line",
+            subject_person_id=person_id,
+            action="carer_invited",
+            detail={"scope": scope.value},
+        )
+        return person.display_name, code
+
+
+def run_erase(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(settings, quiet=True)
+    erased = asyncio.run(_erase(settings, args.person))
+    print(f"Erased the text of {erased} messages of person {args.person}; plans kept.")
+    return 0
+
+
+async def _erase(settings: Settings, person_id: int) -> int:
+    async with (
+        storage_for(settings, apply_migrations=True) as storage,
+        storage.sessions() as session,
+        session.begin(),
+    ):
+        await _person_or_error(session, person_id)
+        erased = await repositories.erase_person(session, person_id=person_id)
+        await audit.record(
+            session,
+            actor_kind="staff",
+            actor_id="command-line",
+            subject_person_id=person_id,
+            action="person_erased",
+            detail={"messages": erased},
+        )
+        return erased

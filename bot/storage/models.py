@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -28,12 +28,17 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     step: Mapped[str] = mapped_column(String(64), default="new")
     conversation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A carer chooses whose plan they are working on; None: their own conversation.
+    acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_by_staff: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
-    budgets: Mapped[list[Budget]] = relationship(back_populates="person")
+    budgets: Mapped[list[Budget]] = relationship(
+        back_populates="person", foreign_keys="Budget.person_id"
+    )
 
 
 class Budget(Base):
@@ -63,6 +68,7 @@ class ConversationEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_role: Mapped[str] = mapped_column(String(16), default="person")  # person, carer, staff
     direction: Mapped[str] = mapped_column(String(8))  # "in", "out" or "choice"
     kind: Mapped[str] = mapped_column(String(32))  # text, command, press, message, ...
     step: Mapped[str] = mapped_column(String(64))
@@ -81,6 +87,7 @@ class LinkCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     scheme_id: Mapped[str] = mapped_column(String(64))
     annual_pence: Mapped[int] = mapped_column(BigInteger)
@@ -123,5 +130,80 @@ class HumanRequest(Base):
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-# Tables of the Telegram runtime (update journal) live in their own module on the same Base.
+class CodeAttempt(Base):
+    """A link or invite code typed in the chat; failures slow down guessing."""
+
+    __tablename__ = "code_attempts"
+    __table_args__ = (Index("ix_code_attempts_user_time", "telegram_user_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    succeeded: Mapped[bool] = mapped_column(default=False)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CarerLink(Base):
+    """A carer allowed to act for a person, within a scope the person (or staff) chose."""
+
+    __tablename__ = "carer_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    carer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(16))  # view, help or full
+    invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(16), default="person")  # person or staff
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ErasureRequest(Base):
+    """A person asked (/forget) for their data to be erased; staff handle it."""
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    requested_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One row of the append-only audit log, chained to the one before by its hash.
+
+    Rows hold who did what to whose record, never message text, so erasing old
+    conversation text leaves the chain verifiable. `subject_person_id` has no foreign key
+    for the same reason: nothing may change a row once written.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(16))  # person, carer, staff, system
+    actor_id: Mapped[str] = mapped_column(String(64))
+    subject_person_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The newest audit row's hash: one row, locked while a row is appended."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# Tables of the Telegram runtime (update journal) live in their
+# own modules on the same Base.
 from bot.storage import journal  # noqa: E402, F401

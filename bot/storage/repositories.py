@@ -10,13 +10,25 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ConversationEvent, HumanRequest, LinkCode, Person, Plan, utcnow
+from bot.storage.models import (
+    Budget,
+    CarerLink,
+    CodeAttempt,
+    ConversationEvent,
+    ErasureRequest,
+    HumanRequest,
+    LinkCode,
+    Person,
+    Plan,
+    utcnow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +107,13 @@ async def log_events(
     person_id: int,
     actor_telegram_id: int | None,
     events: Iterable[LoggedEvent],
+    actor_role: str = "person",
 ) -> None:
     session.add_all(
         ConversationEvent(
             person_id=person_id,
             actor_telegram_id=actor_telegram_id,
+            actor_role=actor_role,
             direction=event.direction,
             kind=event.kind,
             step=event.step,
@@ -150,6 +164,7 @@ class CouncilBudget:
     weekly_pence: int
     contribution_annual_pence: int
     explanation: Mapping[str, Any]
+    provisioned_person_id: int | None = None
 
 
 async def create_link_code(
@@ -162,12 +177,14 @@ async def create_link_code(
     valid_for: timedelta,
     contribution_annual_pence: int = 0,
     explanation: Mapping[str, Any] | None = None,
+    person_id: int | None = None,
 ) -> str:
     """Store a new one-time code (only its hash is kept) and return the code itself."""
     code = new_code()
     session.add(
         LinkCode(
             code_hash=code_hash(code),
+            person_id=person_id,
             display_name=display_name,
             scheme_id=scheme_id,
             annual_pence=annual_pence,
@@ -190,10 +207,8 @@ async def redeem_link_code(
     )
     if found is None or found.redeemed_at is not None:
         return None
-    expires = found.expires_at
-    if expires.tzinfo is None:  # SQLite hands back naive datetimes
-        expires = expires.replace(tzinfo=UTC)
-    if expires <= utcnow():
+    expires = _aware(found.expires_at)
+    if expires is None or expires <= utcnow():
         return None
     found.redeemed_at = utcnow()
     found.redeemed_by = person_id
@@ -204,6 +219,7 @@ async def redeem_link_code(
         found.weekly_pence,
         found.contribution_annual_pence,
         dict(found.explanation),
+        found.person_id,
     )
 
 
@@ -242,3 +258,285 @@ async def forget_conversation(session: AsyncSession, *, person_id: int) -> None:
     await session.execute(delete(ConversationEvent).where(ConversationEvent.person_id == person_id))
     person = await session.get_one(Person, person_id)
     person.conversation = {}
+
+
+# ---- codes typed in the chat: throttling --------------------------------------------------
+
+CODE_WINDOW = timedelta(minutes=15)
+CODE_FAILURES_ALLOWED = 5
+
+
+async def codes_blocked(session: AsyncSession, *, telegram_user_id: int) -> bool:
+    """Whether this Telegram user got too many codes wrong in the last 15 minutes."""
+    failures = await session.scalar(
+        select(func.count())
+        .select_from(CodeAttempt)
+        .where(
+            CodeAttempt.telegram_user_id == telegram_user_id,
+            CodeAttempt.succeeded.is_(False),
+            CodeAttempt.attempted_at > utcnow() - CODE_WINDOW,
+        )
+    )
+    return int(failures or 0) >= CODE_FAILURES_ALLOWED
+
+
+async def record_code_attempt(
+    session: AsyncSession, *, telegram_user_id: int, succeeded: bool
+) -> None:
+    session.add(CodeAttempt(telegram_user_id=telegram_user_id, succeeded=succeeded))
+    await session.flush()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:  # SQLite hands back naive datetimes
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+# ---- provisioning and carers ----------------------------------------------------------------
+
+
+async def create_person(session: AsyncSession, *, display_name: str) -> int:
+    """A person set up by staff, who has not talked to the assistant yet."""
+    person = Person(display_name=display_name[:200], created_by_staff=True, conversation={})
+    session.add(person)
+    await session.flush()
+    return person.id
+
+
+async def merge_provisioned(session: AsyncSession, *, provisioned_id: int, person_id: int) -> None:
+    """The person chatting redeemed the code staff made for `provisioned_id`: become one.
+
+    The chatting person keeps their id and conversation; staff's name, budgets and carer
+    links move to them, and the provisioned row goes.
+    """
+    if provisioned_id == person_id:
+        return
+    source = await session.get(Person, provisioned_id)
+    target = await session.get_one(Person, person_id)
+    if source is None or source.telegram_user_id is not None:
+        return
+    target.display_name = source.display_name or target.display_name
+    target.created_by_staff = True
+    for model in (Budget, CarerLink, LinkCode, Plan, HumanRequest, ErasureRequest):
+        column = model.__table__.c.person_id
+        await session.execute(
+            sa_update(model).where(column == provisioned_id).values(person_id=person_id)
+        )
+    await session.delete(source)
+    await session.flush()
+
+
+async def create_carer_invite(
+    session: AsyncSession, *, person_id: int, scope: str, created_by: str, valid_for: timedelta
+) -> str:
+    code = new_code()
+    session.add(
+        CarerLink(
+            person_id=person_id,
+            scope=scope,
+            invite_hash=code_hash(code),
+            invite_expires_at=utcnow() + valid_for,
+            created_by=created_by,
+        )
+    )
+    await session.flush()
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class CarerLinkView:
+    id: int
+    person_id: int
+    person_name: str
+    carer_id: int | None
+    carer_name: str
+    scope: str
+    accepted: bool
+
+
+async def accept_carer_invite(
+    session: AsyncSession, *, code: str, carer_id: int
+) -> CarerLinkView | None:
+    link = await session.scalar(
+        select(CarerLink).where(CarerLink.invite_hash == code_hash(code)).with_for_update()
+    )
+    if link is None or link.revoked_at is not None or link.accepted_at is not None:
+        return None
+    expires = _aware(link.invite_expires_at)
+    if expires is None or expires <= utcnow() or link.person_id == carer_id:
+        return None
+    link.carer_id, link.accepted_at = carer_id, utcnow()
+    carer = await session.get_one(Person, carer_id)
+    carer.acting_for_id = link.person_id
+    await session.flush()
+    return await _link_view(session, link)
+
+
+async def _link_view(session: AsyncSession, link: CarerLink) -> CarerLinkView:
+    person = await session.get_one(Person, link.person_id)
+    carer = await session.get(Person, link.carer_id) if link.carer_id else None
+    return CarerLinkView(
+        link.id,
+        link.person_id,
+        person.display_name,
+        link.carer_id,
+        carer.display_name if carer else "",
+        link.scope,
+        link.accepted_at is not None,
+    )
+
+
+async def carer_links(session: AsyncSession, *, person_id: int) -> list[CarerLinkView]:
+    """The person's carers and open invites (not revoked, not expired unused)."""
+    rows = await session.scalars(
+        select(CarerLink)
+        .where(CarerLink.person_id == person_id, CarerLink.revoked_at.is_(None))
+        .order_by(CarerLink.id)
+    )
+    now = utcnow()
+    return [
+        await _link_view(session, link)
+        for link in rows
+        if link.accepted_at is not None or (_aware(link.invite_expires_at) or now) > now
+    ]
+
+
+async def revoke_carer(session: AsyncSession, *, person_id: int, link_id: int) -> str | None:
+    link = await session.get(CarerLink, link_id, with_for_update=True)
+    if link is None or link.person_id != person_id or link.revoked_at is not None:
+        return None
+    link.revoked_at = utcnow()
+    await session.flush()
+    return (await _link_view(session, link)).carer_name
+
+
+async def cared_for(session: AsyncSession, *, carer_id: int) -> list[CarerLinkView]:
+    rows = await session.scalars(
+        select(CarerLink)
+        .where(
+            CarerLink.carer_id == carer_id,
+            CarerLink.revoked_at.is_(None),
+            CarerLink.accepted_at.is_not(None),
+        )
+        .order_by(CarerLink.id)
+    )
+    return [await _link_view(session, link) for link in rows]
+
+
+async def active_link(
+    session: AsyncSession, *, person_id: int, carer_id: int
+) -> CarerLinkView | None:
+    for view in await cared_for(session, carer_id=carer_id):
+        if view.person_id == person_id:
+            return view
+    return None
+
+
+async def set_acting_for(
+    session: AsyncSession, *, person_id: int, acting_for_id: int | None
+) -> None:
+    person = await session.get_one(Person, person_id)
+    person.acting_for_id = acting_for_id
+    await session.flush()
+
+
+async def acting_for(session: AsyncSession, *, person_id: int) -> int | None:
+    person = await session.get_one(Person, person_id)
+    return person.acting_for_id
+
+
+async def person_state(session: AsyncSession, *, person_id: int) -> PersonState:
+    return _state(await session.get_one(Person, person_id, populate_existing=True))
+
+
+# ---- data rights ------------------------------------------------------------------------------
+
+
+async def request_erasure(
+    session: AsyncSession, *, person_id: int, requested_by_telegram_id: int | None
+) -> None:
+    session.add(
+        ErasureRequest(person_id=person_id, requested_by_telegram_id=requested_by_telegram_id)
+    )
+    await session.flush()
+
+
+def _row(obj: Any, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
+    skip = set(leave_out)
+    values = {}
+    for column in obj.__table__.columns:
+        if column.key in skip:
+            continue
+        value = getattr(obj, column.key)
+        values[column.key] = value.isoformat() if isinstance(value, datetime) else value
+    return values
+
+
+async def export_person(session: AsyncSession, *, person_id: int) -> dict[str, Any]:
+    """Everything stored about one person, and nothing about anyone else."""
+    person = await session.get_one(Person, person_id)
+
+    async def rows(model: Any, column: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        found = await session.scalars(select(model).where(column == person_id).order_by(model.id))
+        return [_row(item, **kwargs) for item in found]
+
+    links = [
+        {
+            "carer": view.carer_name if view.accepted else "(invite not used yet)",
+            "scope": view.scope,
+            "accepted": view.accepted,
+        }
+        for view in await carer_links(session, person_id=person_id)
+    ]
+    caring = [
+        {"for": view.person_name, "scope": view.scope}
+        for view in await cared_for(session, carer_id=person_id)
+    ]
+    return {
+        "person": _row(person, leave_out=("conversation", "acting_for_id")),
+        "conversation_state": dict(person.conversation),
+        "budgets": await rows(Budget, Budget.person_id),
+        "plans": await rows(Plan, Plan.person_id),
+        "messages_and_choices": await rows(ConversationEvent, ConversationEvent.person_id),
+        "requests_for_staff": await rows(HumanRequest, HumanRequest.person_id),
+        "erasure_requests": await rows(ErasureRequest, ErasureRequest.person_id),
+        "link_codes": await rows(LinkCode, LinkCode.person_id, leave_out=("code_hash",)),
+        "carers": links,
+        "acting_as_carer_for": caring,
+    }
+
+
+async def erase_conversation_text(
+    session: AsyncSession, *, person_id: int | None = None, older_than: datetime | None = None
+) -> int:
+    """Blank the text of logged messages (for one person, or older than a moment).
+
+    Plans and the audit log stay: the audit log never held the text.
+    """
+    query = sa_update(ConversationEvent).where(ConversationEvent.body != "")
+    if person_id is not None:
+        query = query.where(ConversationEvent.person_id == person_id)
+    if older_than is not None:
+        query = query.where(ConversationEvent.created_at < older_than)
+    result = await session.execute(query.values(body="", detail={"erased": True}))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def erase_person(session: AsyncSession, *, person_id: int) -> int:
+    """Handle an erasure request: the text of every message, the conversation state and the
+    answers go; agreed plans, budgets' amounts and the audit log stay. Returns messages erased."""
+    erased = await erase_conversation_text(session, person_id=person_id)
+    person = await session.get_one(Person, person_id)
+    person.conversation = {}
+    person.step = "new"
+    for budget in await session.scalars(select(Budget).where(Budget.person_id == person_id)):
+        budget.answers = {}
+    for request in await session.scalars(
+        select(ErasureRequest).where(
+            ErasureRequest.person_id == person_id, ErasureRequest.handled_at.is_(None)
+        )
+    ):
+        request.handled_at = utcnow()
+    await session.flush()
+    return erased

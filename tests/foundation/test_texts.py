@@ -23,6 +23,7 @@ ITEMS = [
         "annual_pence": 26000,
         "needs_approval": False,
         "reason": "",
+        "proposed_by": "",
     },
     {
         "name": "Gym membership",
@@ -34,6 +35,7 @@ ITEMS = [
         "annual_pence": 42000,
         "needs_approval": True,
         "reason": "Gym memberships over £300 a year go to the panel.",
+        "proposed_by": "Bob",
     },
 ]
 IDEA = {
@@ -101,6 +103,15 @@ SAMPLE: dict[str, Any] = {
     "needs_approval": True,
     "label": "Yes, most days",
     "limit": 2000,
+    "scope": "help",
+    "code": "ABCD-EFGH-JK",
+    "subject": "Ann",
+    "accepted": True,
+    "export": {"person": {"id": 1}},
+    "carers": [
+        {"name": "Bob", "scope": "view", "accepted": True},
+        {"name": "", "scope": "full", "accepted": False},
+    ],
     # explanation lines
     "topic": "Washing and dressing",
     "points": 130,
@@ -123,6 +134,8 @@ SAMPLE: dict[str, Any] = {
     "contribution_annual_pence": 78000,
     "assessed_weekly_pence": 1500,
     "limited": False,
+    # a staff decision on a plan
+    "comment": "Please say how often the gardening club meets & what it costs <per term>.",
 }
 
 

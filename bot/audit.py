@@ -1,0 +1,170 @@
+"""The append-only, tamper-evident audit log: who did what to whose record.
+
+Each row carries a SHA-256 over its own content and the previous row's hash, so editing,
+deleting or inserting a row breaks the chain from that row on; `verify` names the first
+broken row. The newest hash is also kept in `audit_head`, whose single row is locked while
+a row is appended: appends are serialised on SQLite and PostgreSQL alike, and removing the
+newest rows is noticed too. Rows never hold message text: a digest stands in for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import AuditEntry, AuditHead, utcnow
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+BATCH = 2000
+
+
+def digest(text: str) -> str:
+    """A stand-in for personal text in the log: equal texts give equal digests."""
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def safe_value(value: Any) -> Any:
+    """Numbers, booleans and short codes as they are; any other text as its digest."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= 32 and value.replace("_", "").isalnum() else digest(value)
+    if isinstance(value, Mapping):
+        return {str(k): safe_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [safe_value(v) for v in value]
+    return digest(str(value))
+
+
+def _moment(value: datetime) -> str:
+    # SQLite hands back naive UTC, PostgreSQL aware UTC: both hash the same.
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    *,
+    prev_hash: str,
+    created_at: datetime,
+    actor_kind: str,
+    actor_id: str,
+    subject_person_id: int | None,
+    action: str,
+    detail: Mapping[str, Any],
+) -> str:
+    content = json.dumps(
+        [prev_hash, _moment(created_at), actor_kind, actor_id, subject_person_id, action, detail],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor_kind: str,
+    actor_id: str | int,
+    subject_person_id: int | None,
+    action: str,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one row (in the caller's transaction; it holds the chain until it commits)."""
+    # The UPDATE comes first so the head is locked before it is read, on SQLite too.
+    await session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_id=AuditHead.last_id)
+    )
+    head = await session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+    if head is None:
+        head = AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS)
+        session.add(head)
+    clean = safe_value(dict(detail or {}))
+    created_at = utcnow()
+    row = AuditEntry(
+        created_at=created_at,
+        actor_kind=actor_kind,
+        actor_id=str(actor_id),
+        subject_person_id=subject_person_id,
+        action=action,
+        detail=clean,
+        prev_hash=head.last_hash,
+        hash=entry_hash(
+            prev_hash=head.last_hash,
+            created_at=created_at,
+            actor_kind=actor_kind,
+            actor_id=str(actor_id),
+            subject_person_id=subject_person_id,
+            action=action,
+            detail=clean,
+        ),
+    )
+    session.add(row)
+    await session.flush()
+    head.last_id, head.last_hash = row.id, row.hash
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    checked: int
+    first_broken_id: int | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_id is None and self.problem is None
+
+
+async def verify(session: AsyncSession) -> Verification:
+    """Walk the chain from the first row; stop at the first row that does not hold."""
+    expected_prev, checked, last_id, after = GENESIS, 0, 0, 0
+    while True:
+        rows = list(
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(BATCH)
+            )
+        )
+        if not rows:
+            break
+        for row in rows:
+            if row.prev_hash != expected_prev:
+                return Verification(
+                    checked,
+                    row.id,
+                    f"row {row.id} does not follow the row before it "
+                    "(a row was deleted or inserted before it)",
+                )
+            recomputed = entry_hash(
+                prev_hash=row.prev_hash,
+                created_at=row.created_at,
+                actor_kind=row.actor_kind,
+                actor_id=row.actor_id,
+                subject_person_id=row.subject_person_id,
+                action=row.action,
+                detail=row.detail,
+            )
+            if recomputed != row.hash:
+                return Verification(
+                    checked, row.id, f"row {row.id} was changed after it was written"
+                )
+            expected_prev, last_id = row.hash, row.id
+            checked += 1
+        after = rows[-1].id
+    head = await session.get(AuditHead, HEAD_ID)
+    if head is not None and (head.last_hash != expected_prev or head.last_id != last_id):
+        return Verification(
+            checked,
+            None,
+            f"the newest rows after row {last_id} are missing "
+            f"(the log's head points at row {head.last_id})",
+        )
+    return Verification(checked, None, None)

@@ -1,0 +1,95 @@
+"""`codesign audit verify` and `codesign retention run`: keeping the records honest and lean."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from bot import audit
+from bot.commands import CommandError
+from bot.commands._runtime import storage_for
+from bot.config import Settings, load_settings
+from bot.runtime import configure_logging
+from bot.storage import repositories
+from bot.storage.models import utcnow
+
+EXIT_BROKEN = 1
+
+
+def register(subparsers: Any) -> None:
+    audit_parser = subparsers.add_parser(
+        "audit", help="check the audit log", description="Check the audit log."
+    )
+    audit_actions = audit_parser.add_subparsers(title="actions", metavar="ACTION")
+    verify = audit_actions.add_parser(
+        "verify", help="check the hash chain; name the first broken row (exit 1 if broken)"
+    )
+    verify.set_defaults(handler=run_verify)
+    audit_parser.set_defaults(handler=lambda _args: audit_parser.print_help() or 2)
+
+    retention = subparsers.add_parser(
+        "retention", help="erase old conversation text", description="Apply the retention policy."
+    )
+    retention_actions = retention.add_subparsers(title="actions", metavar="ACTION")
+    run = retention_actions.add_parser(
+        "run",
+        help="erase conversation text older than RETENTION_DAYS, keeping plans and the audit log",
+    )
+    run.add_argument("--days", type=int, help="override RETENTION_DAYS for this run")
+    run.set_defaults(handler=run_retention)
+    retention.set_defaults(handler=lambda _args: retention.print_help() or 2)
+
+
+def run_verify(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(settings, quiet=True)
+    result = asyncio.run(_verify(settings))
+    if result.ok:
+        print(f"Audit log intact: {result.checked} rows checked.")
+        return 0
+    print(f"Audit log BROKEN after {result.checked} good rows: {result.problem}.")
+    return EXIT_BROKEN
+
+
+async def _verify(settings: Settings) -> audit.Verification:
+    async with (
+        storage_for(settings, apply_migrations=False) as storage,
+        storage.sessions() as session,
+    ):
+        return await audit.verify(session)
+
+
+def run_retention(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    days = settings.retention_days if args.days is None else args.days
+    if days < 1:
+        raise CommandError("--days must be at least 1")
+    configure_logging(settings, quiet=True)
+    erased = asyncio.run(_retention(settings, days))
+    print(
+        f"Retention ({days} days): erased the text of {erased} messages; "
+        "plans and the audit log are kept."
+    )
+    return 0
+
+
+async def _retention(settings: Settings, days: int) -> int:
+    async with (
+        storage_for(settings, apply_migrations=True) as storage,
+        storage.sessions() as session,
+        session.begin(),
+    ):
+        erased = await repositories.erase_conversation_text(
+            session, older_than=utcnow() - timedelta(days=days)
+        )
+        await audit.record(
+            session,
+            actor_kind="system",
+            actor_id="retention",
+            subject_person_id=None,
+            action="retention_run",
+            detail={"days": days, "messages": erased},
+        )
+        return erased

@@ -1,0 +1,155 @@
+"""Carers acting for a person: invites, the scope matrix, whose plan, and revocation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.runtime import Storage
+from bot.storage.models import AuditEntry, ConversationEvent
+from tests.chat_driver import Person
+from tests.people.conftest import carer_accepts, invite, ready_person
+
+SCOPE_LABELS = {
+    "view": "see the plan and budget",
+    "help": "suggest goals and ideas",
+    "full": "act fully on the plan",
+}
+
+
+async def pair(storage: Storage, scope: str) -> tuple[Person, Person]:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    code = await invite(ann, SCOPE_LABELS[scope])
+    bob = await carer_accepts(storage, code, user_id=20, name="Bob")
+    assert "You can now" in bob.texts[-1] and "Ann" in bob.texts[-1]
+    return ann, bob
+
+
+async def test_every_message_to_a_carer_says_whose_plan(storage: Storage) -> None:
+    _, bob = await pair(storage, "full")
+    await bob.say("/start")
+    assert all(text.startswith("For Ann's plan") for text in bob.texts[-2:])
+    assert "What matters to you?" in bob.texts[-1]
+
+
+# (what the carer does, allowed for view, help, full)
+MATRIX = [
+    ("/plan", (True, True, True)),
+    ("/budget", (True, True, True)),
+    ("/mydata", (True, True, True)),
+    ("goal", (False, True, True)),
+    ("/human", (False, True, True)),
+    ("/carers", (False, False, False)),
+    ("/forget", (False, False, False)),
+    ("/language cy", (False, False, False)),
+    ("press:agree", (False, False, False)),
+    ("press:confirm", (False, False, False)),
+]
+
+
+@pytest.mark.parametrize("scope_index", [0, 1, 2], ids=["view", "help", "full"])
+@pytest.mark.parametrize(("action", "allowed"), MATRIX, ids=[m[0] for m in MATRIX])
+async def test_scope_matrix(
+    storage: Storage, scope_index: int, action: str, allowed: tuple[bool, bool, bool]
+) -> None:
+    scope = ["view", "help", "full"][scope_index]
+    _, bob = await pair(storage, scope)
+    if action == "goal":
+        await bob.say("I want to get out more")
+    elif action.startswith("press:"):
+        await bob.press_data(action.removeprefix("press:"))
+    else:
+        await bob.say(action)
+    refused = any("you cannot do that" in text for text in bob.texts[-3:])
+    assert refused is not allowed[scope_index], bob.texts[-3:]
+
+
+async def test_a_helpers_additions_are_proposals_the_person_confirms(storage: Storage) -> None:
+    ann, bob = await pair(storage, "help")
+    await bob.say("I want to get out of the house more")
+    await bob.press("Yes")
+    await bob.press("That's all")
+    await bob.press("Show me ideas")
+    await bob.press("My own idea")
+    await bob.say("A dance class")
+    await bob.say("8")
+    await bob.press("A week")
+    await bob.press("See my plan")
+    assert "(suggested by Bob)" in bob.texts[-1]
+    await bob.press("Next: how the money")
+    await bob.press("Direct payment")  # money management is the person's choice
+    assert "you cannot do that" in bob.texts[-2]
+    await ann.say("/plan")
+    assert "A dance class" in ann.texts[-2] and "(suggested by Bob)" in ann.texts[-2]
+
+
+async def test_actor_and_subject_are_recorded(storage: Storage) -> None:
+    _, bob = await pair(storage, "full")
+    await bob.say("I want to see my sister")
+    async with storage.sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(ConversationEvent).where(ConversationEvent.body == "I want to see my sister")
+            )
+        )
+        audit = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    assert len(rows) == 1
+    assert (rows[0].actor_telegram_id, rows[0].actor_role) == (20, "carer")
+    ann_id = rows[0].person_id
+    assert any(a.action == "carer_accepted" and a.subject_person_id == ann_id for a in audit)
+
+
+async def test_revocation_takes_effect_at_the_carers_next_update(storage: Storage) -> None:
+    ann, bob = await pair(storage, "full")
+    await bob.say("/start")
+    await ann.say("/carers")
+    await ann.press("End access: Bob")
+    assert "can no longer act for you" in ann.texts[-1]
+    await bob.say("I want to change Ann's goals")
+    assert "access to Ann's plan has ended" in bob.texts[-2] or any(
+        "has ended" in t for t in bob.texts[-3:]
+    )
+    await ann.say("/plan")
+    async with storage.sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(ConversationEvent).where(
+                    ConversationEvent.body == "I want to change Ann's goals"
+                )
+            )
+        )
+    assert rows and rows[0].person_id != (await _person_id(storage, 10))
+
+
+async def test_a_carer_for_two_people_chooses_whom(storage: Storage) -> None:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    cai = await ready_person(storage, user_id=11, name="Cai")
+    bob = await carer_accepts(storage, await invite(ann, "act fully"), user_id=20, name="Bob")
+    await bob.say("/whom")  # accepted invites can come in through /whom too
+    code = await invite(cai, "act fully")
+    await bob.say("/whom")
+    await bob.press("My own")
+    await bob.say("/whom")
+    assert [label for label, _ in bob.buttons()] == ["Ann", "My own"]
+    await bob.press("My own")
+    # Bob's own conversation accepts Cai's invite at the carer step.
+    await bob.say("/start")
+    assert "For " not in bob.texts[-1]
+    del code
+
+
+async def test_invite_codes_work_once_and_only_for_others(storage: Storage) -> None:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    code = await invite(ann, "act fully")
+    await carer_accepts(storage, code, user_id=20, name="Bob")
+    eve = await carer_accepts(storage, code, user_id=30, name="Eve")
+    assert "did not work" in eve.texts[-2]
+
+
+async def _person_id(storage: Storage, telegram_user_id: int) -> int:
+    from bot.storage import repositories
+
+    async with storage.sessions() as session:
+        found = await repositories.person_by_telegram_id(session, telegram_user_id=telegram_user_id)
+    assert found is not None
+    return found.id

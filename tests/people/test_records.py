@@ -1,0 +1,273 @@
+"""The audit chain, data rights (/mydata, /forget, erasure, retention) and link codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, func, select, text, update
+
+from bot import audit
+from bot.runtime import Storage
+from bot.storage import repositories
+from bot.storage.models import (
+    AuditEntry,
+    Budget,
+    CarerLink,
+    ConversationEvent,
+    ErasureRequest,
+    Person,
+    Plan,
+    utcnow,
+)
+from tests.chat_driver import person
+from tests.people.conftest import carer_accepts, code_for, invite, ready_person, sent_json
+
+
+async def chain_of(storage: Storage, rows: int = 6) -> None:
+    async with storage.sessions() as session, session.begin():
+        for number in range(rows):
+            await audit.record(
+                session,
+                actor_kind="person",
+                actor_id=100 + number,
+                subject_person_id=number,
+                action="choice",
+                detail={"name": "goal", "after": f"my words {number}"},
+            )
+
+
+async def verified(storage: Storage) -> audit.Verification:
+    async with storage.sessions() as session:
+        return await audit.verify(session)
+
+
+async def test_an_untouched_chain_verifies(storage: Storage) -> None:
+    await chain_of(storage)
+    result = await verified(storage)
+    assert result.ok and result.checked == 6
+
+
+async def test_no_personal_text_in_the_audit_log(storage: Storage) -> None:
+    await chain_of(storage, rows=1)
+    async with storage.sessions() as session:
+        row = await session.scalar(select(AuditEntry))
+    assert row is not None
+    assert "my words" not in json.dumps(row.detail)
+    assert row.detail["after"].startswith("sha256:")
+
+
+async def test_an_edited_row_is_named(storage: Storage) -> None:
+    await chain_of(storage)
+    async with storage.sessions() as session, session.begin():
+        ids = list(await session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)))
+        await session.execute(
+            update(AuditEntry).where(AuditEntry.id == ids[2]).values(actor_id="someone else")
+        )
+    result = await verified(storage)
+    assert result.first_broken_id == ids[2] and "changed" in (result.problem or "")
+
+
+async def test_a_deleted_row_is_named(storage: Storage) -> None:
+    await chain_of(storage)
+    async with storage.sessions() as session, session.begin():
+        ids = list(await session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)))
+        await session.execute(delete(AuditEntry).where(AuditEntry.id == ids[3]))
+    result = await verified(storage)
+    assert result.first_broken_id == ids[4] and "deleted or inserted" in (result.problem or "")
+
+
+async def test_an_inserted_row_is_named(storage: Storage) -> None:
+    await chain_of(storage)
+    async with storage.sessions() as session, session.begin():
+        rows = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        forged = AuditEntry(
+            id=rows[-1].id + 1,
+            created_at=utcnow(),
+            actor_kind="staff",
+            actor_id="x",
+            subject_person_id=1,
+            action="choice",
+            detail={},
+            prev_hash=rows[2].hash,
+            hash="f" * 64,
+        )
+        session.add(forged)
+    result = await verified(storage)
+    assert not result.ok
+    assert result.first_broken_id == forged.id
+
+
+async def test_removing_the_newest_rows_is_noticed(storage: Storage) -> None:
+    await chain_of(storage)
+    async with storage.sessions() as session, session.begin():
+        last = await session.scalar(select(func.max(AuditEntry.id)))
+        await session.execute(delete(AuditEntry).where(AuditEntry.id == last))
+    result = await verified(storage)
+    assert not result.ok and "missing" in (result.problem or "")
+
+
+async def test_mydata_has_everything_about_the_person_and_nothing_else(storage: Storage) -> None:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    cai = await ready_person(storage, user_id=11, name="Cai")
+    await ann.say("Ann's own secret goal about her garden")
+    await cai.say("Cai's private words about his flat")
+    await ann.press("Yes")
+    await carer_accepts(storage, await invite(ann, "see the plan"), user_id=20, name="Bob")
+    await ann.say("/mydata")
+    data = sent_json(ann)
+    dumped = json.dumps(data)
+    assert "Ann's own secret goal" in dumped
+    assert "Cai" not in dumped and "his flat" not in dumped
+    assert data["person"]["display_name"] == "Ann"
+    assert data["carers"] == [{"carer": "Bob", "scope": "view", "accepted": True}]
+    assert data["budgets"] == [] and data["conversation_state"]["budget"]["annual_pence"] == 520_00
+    ann_id = data["person"]["id"]
+    async with storage.sessions() as session:
+        stored = await session.scalar(
+            select(func.count())
+            .select_from(ConversationEvent)
+            .where(ConversationEvent.person_id == ann_id)
+        )
+    # Everything logged before the export (the export's own lines come after it).
+    assert len(data["messages_and_choices"]) >= int(stored or 0) - 4
+    assert any(d.document.filename == "my-data.pdf" for d in ann.documents())
+
+
+async def test_forget_is_recorded_for_staff(storage: Storage) -> None:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    await ann.say("/forget")
+    assert "erased" in ann.texts[-2]
+    async with storage.sessions() as session:
+        requests = list(await session.scalars(select(ErasureRequest)))
+    assert len(requests) == 1 and requests[0].handled_at is None
+
+
+async def test_erasure_leaves_plans_and_the_audit_chain(storage: Storage) -> None:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    await ann.say("I want to swim again")
+    await ann.press("Yes")
+    await ann.press("That's all")
+    await ann.press("Show me ideas")
+    await ann.press("See my plan")
+    await ann.press("Next: how the money")
+    await ann.press("The council arranges it")
+    await ann.press("Confirm")
+    async with storage.sessions() as session, session.begin():
+        ann_id = (await repositories.person_by_telegram_id(session, telegram_user_id=10)).id  # type: ignore[union-attr]
+        erased = await repositories.erase_person(session, person_id=ann_id)
+    assert erased > 5
+    async with storage.sessions() as session:
+        texts = list(
+            await session.scalars(
+                select(ConversationEvent.body).where(ConversationEvent.person_id == ann_id)
+            )
+        )
+        plans = list(await session.scalars(select(Plan)))
+        person_row = await session.get(Person, ann_id)
+    assert set(texts) == {""}
+    assert len(plans) == 1 and plans[0].summary["goals"][0]["text"] == "I want to swim again"
+    assert person_row is not None and person_row.conversation == {}
+    assert (await verified(storage)).ok
+
+
+async def test_retention_erases_only_old_text(storage: Storage) -> None:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    async with storage.sessions() as session, session.begin():
+        await session.execute(
+            update(ConversationEvent)
+            .where(ConversationEvent.kind == "command")
+            .values(created_at=utcnow() - timedelta(days=800))
+        )
+    async with storage.sessions() as session, session.begin():
+        erased = await repositories.erase_conversation_text(
+            session, older_than=utcnow() - timedelta(days=730)
+        )
+    assert erased == 1
+    async with storage.sessions() as session:
+        kept = await session.scalar(
+            select(func.count()).select_from(ConversationEvent).where(ConversationEvent.body != "")
+        )
+    assert int(kept or 0) > 5
+    del ann
+
+
+async def test_too_many_wrong_codes_are_slowed_down_and_logged(storage: Storage) -> None:
+    good = await code_for(storage)
+    eve = await ready_person(storage, user_id=66, name="Eve")
+    await eve.say("/back")  # back at the step that asks for a code
+    for attempt in range(5):
+        await eve.say(f"WRONG-CODE-{attempt}")
+    await eve.say(good)
+    assert "too many wrong codes" in eve.texts[-2]
+    async with storage.sessions() as session:
+        refused = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "link_code_refused")
+        )
+        blocked = await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "code_blocked")
+        )
+    assert (refused, blocked) == (5, 1)
+
+
+async def test_deep_link_code_is_used_once_consent_is_given(storage: Storage) -> None:
+    code = await code_for(storage, annual_pence=1_040_00)
+    dai = person(storage, user_id=70, name="Dai")
+    await dai.say(f"/start {code.replace('-', '')}")
+    await dai.press("English")
+    await dai.press("Yes, go on")
+    await dai.press("Me")
+    assert "£1,040.00 a year" in dai.texts[-2]
+    assert "What matters to you?" in dai.texts[-1]
+
+
+async def test_a_provisioned_person_becomes_the_one_chatting(storage: Storage) -> None:
+    async with storage.sessions() as session, session.begin():
+        provisioned = await repositories.create_person(session, display_name="Ann Jones")
+        session.add(
+            Budget(
+                person_id=provisioned,
+                scheme_id="set-amount",
+                source="council",
+                annual_pence=300_00,
+                weekly_pence=577,
+                answers={},
+            )
+        )
+        await repositories.create_carer_invite(
+            session,
+            person_id=provisioned,
+            scope="view",
+            created_by="staff",
+            valid_for=timedelta(days=1),
+        )
+        code = await repositories.create_link_code(
+            session,
+            person_id=provisioned,
+            display_name="Ann Jones",
+            scheme_id="set-amount",
+            annual_pence=300_00,
+            weekly_pence=577,
+            valid_for=timedelta(days=1),
+        )
+    ann = person(storage, user_id=80, name="Annie")
+    await ann.say(f"/start {code}")
+    await ann.press("English")
+    await ann.press("Yes, go on")
+    await ann.press("Me")
+    async with storage.sessions() as session:
+        people = list(await session.scalars(select(Person)))
+        links = list(await session.scalars(select(CarerLink)))
+        budgets = list(await session.scalars(select(Budget)))
+    assert len(people) == 1
+    assert (people[0].display_name, people[0].telegram_user_id) == ("Ann Jones", 80)
+    assert links[0].person_id == people[0].id and budgets[0].person_id == people[0].id
+
+
+@pytest.mark.parametrize("table", ["audit_log"])
+async def test_audit_table_exists_after_migrations(storage: Storage, table: str) -> None:
+    async with storage.engine.connect() as connection:
+        assert await connection.scalar(text(f"SELECT count(*) FROM {table}")) == 0
