@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from bot.commands import CommandError
 from bot.config import SettingsError
@@ -20,8 +21,15 @@ def _command_modules() -> list[ModuleType]:
     return [chat, database, people, budget, ideas, records, run]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes are one line naming the problem, exit code 2 (`--help` shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="codesign",
         description="codesign-bot: co-design personalised support with a personal budget.",
     )

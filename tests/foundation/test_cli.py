@@ -136,3 +136,17 @@ def test_bad_user_id_is_one_line_and_exit_2(
 def test_no_command_prints_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "chat" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["chat", "--language", "xx"], ["no-such-command"], ["chat", "--user", "abc"]],
+)
+def test_usage_mistakes_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "error:" in err
