@@ -595,6 +595,18 @@ def plan_summary(conv: Conversation) -> dict[str, Any]:
 
 # ---- handlers: what each step does with an event -----------------------------------------
 
+PressHandler = Callable[[Turn, str], Awaitable[bool]]
+
+
+def _to(step: Step) -> PressHandler:
+    """A press that only moves on to `step`."""
+
+    async def move(turn: Turn, _: str) -> bool:
+        turn.go(step)
+        return True
+
+    return move
+
 
 async def on_press(turn: Turn, choice: str) -> bool:
     """Carry out a press that makes sense at this step; False if it does not."""
@@ -655,16 +667,6 @@ async def press_who(turn: Turn, who: str) -> bool:
     turn.conv.history.append(turn.conv.step)
     turn.conv.step = Step.CODE if who == "self" else Step.CARER_CODE
     return await (text_code if who == "self" else text_carer_code)(turn, code)
-
-
-async def press_stop_carer(turn: Turn, _: str) -> bool:
-    turn.go(Step.STOPPED)
-    return True
-
-
-async def press_code(turn: Turn, _: str) -> bool:
-    turn.go(Step.CODE)
-    return True
 
 
 async def press_estimate(turn: Turn, _: str) -> bool:
@@ -780,16 +782,6 @@ async def press_goal_yes(turn: Turn, _: str) -> bool:
     return True
 
 
-async def press_goal_areas(turn: Turn, _: str) -> bool:
-    turn.go(Step.GOAL_AREAS)
-    return True
-
-
-async def press_goal_rewrite(turn: Turn, _: str) -> bool:
-    turn.go(Step.GOAL_ASK)
-    return True
-
-
 async def press_toggle_area(turn: Turn, area: str) -> bool:
     if area not in {a.value for a in WellbeingArea}:
         return False
@@ -807,16 +799,6 @@ async def press_areas_done(turn: Turn, _: str) -> bool:
         turn.reprompt("goals.need_area")
         return True
     turn.go(Step.GOAL_CONFIRM, remember=False)
-    return True
-
-
-async def press_goal_add(turn: Turn, _: str) -> bool:
-    turn.go(Step.GOAL_ASK)
-    return True
-
-
-async def press_goal_edit(turn: Turn, _: str) -> bool:
-    turn.go(Step.GOAL_EDIT)
     return True
 
 
@@ -935,11 +917,6 @@ async def press_other_goal(turn: Turn, goal_id: str) -> bool:
         return False
     turn.conv.current_goal_id, turn.conv.ideas_offset = goal.id, 0
     PROMPTS[Step.IDEAS](turn)
-    return True
-
-
-async def press_to_plan(turn: Turn, _: str) -> bool:
-    turn.go(Step.PLAN)
     return True
 
 
@@ -1115,11 +1092,6 @@ async def press_plan_ideas(turn: Turn, _: str) -> bool:
     return True
 
 
-async def press_plan_money(turn: Turn, _: str) -> bool:
-    turn.go(Step.MANAGEMENT)
-    return True
-
-
 async def press_item_remove(turn: Turn, item_id: str) -> bool:
     item = turn.conv.item(_int(item_id))
     if item is None:
@@ -1176,32 +1148,26 @@ async def press_confirm(turn: Turn, _: str) -> bool:
     return True
 
 
-async def press_review_change(turn: Turn, _: str) -> bool:
-    turn.go(Step.PLAN)
-    return True
-
-
-PressHandler = Callable[[Turn, str], Awaitable[bool]]
 PRESSES: dict[tuple[Step, str], PressHandler] = {
     (Step.LANGUAGE, "lang"): press_language,
     (Step.CONSENT, "agree"): press_agree,
     (Step.CONSENT, "decline"): press_decline,
     (Step.WHO, "who"): press_who,
     (Step.CARER_CODE, "who"): press_who,
-    (Step.CARER_CODE, "stop"): press_stop_carer,
-    (Step.SOURCE, "code"): press_code,
+    (Step.CARER_CODE, "stop"): _to(Step.STOPPED),
+    (Step.SOURCE, "code"): _to(Step.CODE),
     (Step.SOURCE, "estimate"): press_estimate,
     (Step.CODE, "estimate"): press_estimate,
     (Step.QUESTION, "opt"): press_option,
     (Step.GOAL_ASK, "next"): press_goals_next,
     (Step.GOAL_ASK, "keep"): press_goal_keep,
     (Step.GOAL_CONFIRM, "yes"): press_goal_yes,
-    (Step.GOAL_CONFIRM, "areas"): press_goal_areas,
-    (Step.GOAL_CONFIRM, "rewrite"): press_goal_rewrite,
+    (Step.GOAL_CONFIRM, "areas"): _to(Step.GOAL_AREAS),
+    (Step.GOAL_CONFIRM, "rewrite"): _to(Step.GOAL_ASK),
     (Step.GOAL_AREAS, "area"): press_toggle_area,
     (Step.GOAL_AREAS, "done"): press_areas_done,
-    (Step.GOALS_MORE, "add"): press_goal_add,
-    (Step.GOALS_MORE, "edit"): press_goal_edit,
+    (Step.GOALS_MORE, "add"): _to(Step.GOAL_ASK),
+    (Step.GOALS_MORE, "edit"): _to(Step.GOAL_EDIT),
     (Step.GOALS_MORE, "next"): press_goals_next,
     (Step.GOAL_EDIT, "rewrite"): press_goal_rewrite_one,
     (Step.GOAL_EDIT, "remove"): press_goal_remove_one,
@@ -1212,20 +1178,20 @@ PRESSES: dict[tuple[Step, str], PressHandler] = {
     (Step.IDEAS, "more"): press_more,
     (Step.IDEAS, "own"): press_own,
     (Step.IDEAS, "goal"): press_other_goal,
-    (Step.IDEAS, "plan"): press_to_plan,
+    (Step.IDEAS, "plan"): _to(Step.PLAN),
     (Step.IDEA_OFTEN, "often"): press_often,
     (Step.IDEA_OFTEN, "add"): press_add,
     (Step.IDEA_OFTEN, "cancel"): press_cancel,
     (Step.OWN_OFTEN, "per"): press_own_often,
     (Step.PLAN, "change"): press_plan_change,
     (Step.PLAN, "ideas"): press_plan_ideas,
-    (Step.PLAN, "money"): press_plan_money,
+    (Step.PLAN, "money"): _to(Step.MANAGEMENT),
     (Step.ITEM_EDIT, "remove"): press_item_remove,
     (Step.ITEM_EDIT, "often"): press_item_often,
     (Step.ITEM_EDIT, "done"): press_item_done,
     (Step.MANAGEMENT, "manage"): press_manage,
     (Step.REVIEW, "confirm"): press_confirm,
-    (Step.REVIEW, "change"): press_review_change,
+    (Step.REVIEW, "change"): _to(Step.PLAN),
 }
 
 TextHandler = Callable[[Turn, str], Awaitable[bool]]
