@@ -16,9 +16,19 @@ EXIT_USAGE = 2
 
 def _command_modules() -> list[ModuleType]:
     # Imported here so `codesign --help` stays quick and one broken command cannot hide the rest.
-    from bot.commands import budget, chat, database, ideas, people, records, run
+    from bot.commands import (
+        budget,
+        chat,
+        dashboard,
+        database,
+        ideas,
+        people,
+        records,
+        run,
+        staff,
+    )
 
-    return [chat, database, people, budget, ideas, records, run]
+    return [chat, database, people, budget, ideas, records, run, dashboard, staff]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -88,7 +88,21 @@ class Settings(BaseSettings):
         description="Conversation text older than this is erased by `codesign retention run`",
     )
 
-    @field_validator("webhook_url", "bot_api_base_url", "redis_url", mode="before")
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=720,
+        description="Staff dashboard: a session ends after this many minutes without a request",
+    )
+    session_max_hours: int = Field(
+        default=8, ge=1, le=72, description="Staff dashboard: a session ends this long after login"
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Staff dashboard: Secure cookies (HTTPS only); unset: on with WEBHOOK_URL",
+    )
+
+    @field_validator("webhook_url", "bot_api_base_url", "redis_url", "cookie_secure", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -172,6 +186,11 @@ class Settings(BaseSettings):
     @property
     def database(self) -> URL:
         return make_url(self.database_url)
+
+    @property
+    def dashboard_cookie_secure(self) -> bool:
+        """Secure cookies when asked, or by default when the server is reached over https."""
+        return self.cookie_secure if self.cookie_secure is not None else self.webhook_mode
 
     @property
     def webhook_mode(self) -> bool:

@@ -204,6 +204,6 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
-# Tables of the Telegram runtime (update journal) live in their
+# Tables of the Telegram runtime (update journal) and of the staff dashboard live in their
 # own modules on the same Base.
-from bot.storage import journal  # noqa: E402, F401
+from bot.storage import journal, staff  # noqa: E402, F401

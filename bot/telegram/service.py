@@ -20,6 +20,8 @@ from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiohttp import web
 
 from bot.config import Settings
+from bot.dashboard import Dashboard
+from bot.dashboard.notify import BotNotifier
 from bot.runtime import Storage
 from bot.telegram.commands import register_commands
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
@@ -82,8 +84,11 @@ async def serve(
     if settings.webhook_mode:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
         webhook = webhook_route(path=settings.webhook_path, secret=secret, bot=bot, runner=runner)
+    # The staff dashboard shares the server, and sends plan decisions through this bot.
+    dashboard = Dashboard.from_settings(settings, storage.sessions, notifier=BotNotifier(bot))
+    routes = [*extra_routes, *dashboard.routes()]
     web_runner = web.AppRunner(
-        build_web_app(engine=storage.engine, webhook=webhook, extra_routes=extra_routes),
+        build_web_app(engine=storage.engine, webhook=webhook, extra_routes=routes),
         access_log=None,
         handle_signals=False,
     )
