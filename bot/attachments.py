@@ -5,9 +5,11 @@ The caption or message beside each carries the same numbers as text, for screen 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,18 @@ def my_data_pdf(data: Mapping[str, Any], language: str) -> bytes:
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 2000 else text[:2000] + "…"
+
+
+# One thread draws charts and PDFs: a chart or a PDF takes 100-300 ms of CPU, which on the
+# event loop would stall every other chat's update (and SQLite writers waiting on them).
+# One thread, because matplotlib and fpdf2 are not documented as thread-safe.
+_DRAWING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attachments")
+
+
+async def drawn_attachment(attachment: Attachment, language: str) -> tuple[str, bytes, str]:
+    """`attachment_file`, drawn off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_DRAWING, attachment_file, attachment, language)
 
 
 def attachment_file(attachment: Attachment, language: str) -> tuple[str, bytes, str]:

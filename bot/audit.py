@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import AuditEntry, AuditHead, utcnow
@@ -80,37 +80,53 @@ async def record(
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """Append one row (in the caller's transaction; it holds the chain until it commits)."""
-    # The UPDATE comes first so the head is locked before it is read, on SQLite too.
-    await session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_id=AuditHead.last_id)
-    )
-    head = await session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
-    if head is None:
-        head = AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS)
-        session.add(head)
+    # The UPDATE comes first so the head is locked before it is read, on SQLite too; it
+    # reads the head in the same statement (RETURNING). Core statements: the ORM's unit of
+    # work cost more than the four statements it used to send.
+    locked = (
+        await session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == HEAD_ID)
+            .values(last_id=AuditHead.last_id)
+            .returning(AuditHead.last_hash)
+        )
+    ).first()
+    prev_hash = GENESIS if locked is None else str(locked.last_hash)
     clean = safe_value(dict(detail or {}))
     created_at = utcnow()
-    row = AuditEntry(
+    row_hash = entry_hash(
+        prev_hash=prev_hash,
         created_at=created_at,
         actor_kind=actor_kind,
         actor_id=str(actor_id),
         subject_person_id=subject_person_id,
         action=action,
         detail=clean,
-        prev_hash=head.last_hash,
-        hash=entry_hash(
-            prev_hash=head.last_hash,
+    )
+    row_id = await session.scalar(
+        insert(AuditEntry)
+        .values(
             created_at=created_at,
             actor_kind=actor_kind,
             actor_id=str(actor_id),
             subject_person_id=subject_person_id,
             action=action,
             detail=clean,
-        ),
+            prev_hash=prev_hash,
+            hash=row_hash,
+        )
+        .returning(AuditEntry.id)
     )
-    session.add(row)
-    await session.flush()
-    head.last_id, head.last_hash = row.id, row.hash
+    if locked is None:
+        await session.execute(
+            insert(AuditHead).values(id=HEAD_ID, last_id=row_id, last_hash=row_hash)
+        )
+    else:
+        await session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == HEAD_ID)
+            .values(last_id=row_id, last_hash=row_hash)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,7 +125,7 @@ async def _party(session: AsyncSession, sender: Sender) -> Party:
         language=phone_language(sender),
     )
     own_language = Conversation.from_data(dict(me.data)).language or me.language
-    acting_for = await repositories.acting_for(session, person_id=me.id)
+    acting_for = me.acting_for_id
     note = None
     if acting_for is not None:
         link = await repositories.active_link(session, person_id=acting_for, carer_id=me.id)

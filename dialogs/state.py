@@ -6,8 +6,10 @@ continues where they were after a restart. Money is integer pence.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from formula.pricing import Cost, Frequency
@@ -95,7 +97,8 @@ class Conversation:
         return next((i for i in self.items if i.id == item_id), None)
 
     def to_data(self) -> dict[str, Any]:
-        return asdict(self)
+        data: dict[str, Any] = _plain(self)
+        return data
 
     @classmethod
     def from_data(cls, data: dict[str, Any] | None) -> Conversation:
@@ -115,3 +118,22 @@ class Conversation:
             goals=goals,
             items=items,
         )
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _plain(value: Any) -> Any:
+    """What `dataclasses.asdict` gives for the values kept here, without deep-copying each
+    string and number (asdict was a tenth of an update's time, saved after every step)."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict) and type(value) is dict:
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    return copy.deepcopy(value)  # anything else, as asdict would

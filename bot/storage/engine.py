@@ -39,6 +39,11 @@ def create_engine(database_url: str | URL, **kwargs: Any) -> AsyncEngine:
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite takes one writer at a time. With one connection, concurrent updates wait
+        # their turn in the pool (an asyncio queue) instead of in SQLite's busy handler,
+        # which sleeps in steps up to 100 ms and gives up with "database is locked".
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)

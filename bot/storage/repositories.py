@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,7 @@ class PersonState:
     language: str
     step: str
     data: Mapping[str, Any]
+    acting_for_id: int | None = None  # a carer's choice of whose plan they work on
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ def _state(person: Person) -> PersonState:
         language=person.language,
         step=person.step,
         data=dict(person.conversation),
+        acting_for_id=person.acting_for_id,
     )
 
 
@@ -96,9 +98,10 @@ async def get_or_create_person(
 async def save_conversation(
     session: AsyncSession, *, person_id: int, step: str, data: Mapping[str, Any]
 ) -> None:
-    person = await session.get_one(Person, person_id)
-    person.step = step
-    person.conversation = dict(data)
+    # One UPDATE: loading the row first cost a SELECT and an ORM object per update.
+    await session.execute(
+        sa_update(Person).where(Person.id == person_id).values(step=step, conversation=dict(data))
+    )
 
 
 async def log_events(
@@ -109,19 +112,22 @@ async def log_events(
     events: Iterable[LoggedEvent],
     actor_role: str = "person",
 ) -> None:
-    session.add_all(
-        ConversationEvent(
-            person_id=person_id,
-            actor_telegram_id=actor_telegram_id,
-            actor_role=actor_role,
-            direction=event.direction,
-            kind=event.kind,
-            step=event.step,
-            body=event.body,
-            detail=dict(event.detail),
-        )
+    rows = [
+        {
+            "person_id": person_id,
+            "actor_telegram_id": actor_telegram_id,
+            "actor_role": actor_role,
+            "direction": event.direction,
+            "kind": event.kind,
+            "step": event.step,
+            "body": event.body,
+            "detail": dict(event.detail),
+        }
         for event in events
-    )
+    ]
+    # One executemany: ORM objects were flushed one INSERT each, to fetch ids nobody reads.
+    if rows:
+        await session.execute(insert(ConversationEvent), rows)
 
 
 async def conversation_log(session: AsyncSession, *, person_id: int) -> list[LoggedEvent]:

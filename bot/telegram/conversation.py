@@ -7,7 +7,7 @@ from aiogram.enums import ChatType
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.attachments import attachment_file
+from bot.attachments import drawn_attachment
 from bot.conversation import Answer, Sender, respond
 from bot.telegram.keyboards import inline_keyboard
 from bot.telegram.sending import send_text
@@ -35,7 +35,7 @@ async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
         if rendered.attachment is None:
             await send_text(bot, chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
             continue
-        name, content, caption = attachment_file(rendered.attachment, rendered.language)
+        name, content, caption = await drawn_attachment(rendered.attachment, rendered.language)
         upload = BufferedInputFile(content, filename=name)
         # The numbers go in a real message too: some screen readers skip captions.
         if rendered.attachment.kind == "budget_chart":
