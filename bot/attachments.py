@@ -18,45 +18,89 @@ from bot.texts import render
 from dialogs.replies import Attachment
 from formula.money import format_pounds
 
+# Letters the documents and charts need: Latin with its accents (Welsh ŵ ŷ among them),
+# punctuation, currency and arrows. U+0020-U+024F, U+2010-U+205F, £ in Latin-1, € and ™.
+_LETTERS = [*range(0x20, 0x250), *range(0x2010, 0x2060), 0x20AC, 0x2122, 0x2190, 0x2192]
+
 
 @cache
 def _font_path() -> Path:
-    # matplotlib ships DejaVu Sans, which has every Welsh letter (ŵ, ŷ); no system font needed.
-    import matplotlib
+    """DejaVu Sans cut down to `_LETTERS`, made once per process in a private folder.
 
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    matplotlib ships DejaVu Sans, which has every Welsh letter; no system font is needed.
+    The whole font has 6,000 glyphs: reading it cost fpdf2 half of every PDF's time.
+    """
+    import tempfile
+
+    import matplotlib
+    from fontTools import subset
+
+    whole = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.drop_tables += ["FFTM"]
+    font = subset.load_font(str(whole), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=_LETTERS)
+    subsetter.subset(font)
+    folder = Path(tempfile.mkdtemp(prefix="codesign-fonts-"))
+    path = folder / "DejaVuSans-Latin.ttf"
+    subset.save_font(font, str(path), options)
+    return path
+
+
+@cache
+def _chart_font(size: int) -> Any:
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(_font_path()), size)
+
+
+# The chart, in pixels: bars in rows under a title, labels on the left, amounts after.
+_WIDTH, _ROW, _BAR, _MARGIN, _LABEL_WIDTH = 800, 56, 34, 24, 280
+_INK, _AXIS = "#0b0c0c", "#505a5f"
 
 
 def budget_chart_png(data: Mapping[str, Any], language: str) -> bytes:
-    """A bar chart: the budget against what is planned, by goal."""
-    import matplotlib
+    """A bar chart: the budget against what is planned, by goal.
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    Drawn with Pillow: matplotlib took 125 ms of CPU for this chart, Pillow about 5 ms.
+    """
+    from PIL import Image, ImageDraw
 
-    labels = [render("chart.budget", language)]
-    values = [int(data["annual_pence"]) / 100]
-    colours = ["#1d70b8"]
+    rows = [(render("chart.budget", language), int(data["annual_pence"]), "#1d70b8")]
     for row in data.get("by_goal", []):
         goal = str(row["goal"]) or render("chart.no_goal", language)
-        labels.append(goal if len(goal) <= 28 else goal[:27] + "…")
-        values.append(int(row["annual_pence"]) / 100)
-        colours.append("#00703c")
-    labels.append(render("chart.left", language))
-    values.append(max(int(data["left_annual_pence"]), 0) / 100)
-    colours.append("#505a5f")
+        rows.append(
+            (goal if len(goal) <= 28 else goal[:27] + "…", int(row["annual_pence"]), "#00703c")
+        )
+    rows.append((render("chart.left", language), max(int(data["left_annual_pence"]), 0), _AXIS))
 
-    figure = Figure(figsize=(6.4, 0.6 * len(labels) + 1.2), dpi=120)
-    axes = figure.subplots()
-    bars = axes.barh(labels[::-1], values[::-1], color=colours[::-1])
-    axes.bar_label(bars, labels=[format_pounds(round(v * 100)) for v in values[::-1]], padding=3)
-    axes.set_xlabel(render("chart.axis", language))
-    axes.set_title(render("chart.title", language))
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.set_xlim(0, max([*values, 1.0]) * 1.3)
-    figure.tight_layout()
+    title_font, font, small = _chart_font(24), _chart_font(18), _chart_font(16)
+    top = _MARGIN + 48
+    height = top + _ROW * len(rows) + 56
+    image = Image.new("RGB", (_WIDTH, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((_MARGIN, _MARGIN), render("chart.title", language), font=title_font, fill=_INK)
+    bars_left = _MARGIN + _LABEL_WIDTH
+    bars_width = _WIDTH - bars_left - _MARGIN - 120  # room for the amount after the longest bar
+    largest = max([pence for _, pence, _ in rows] + [1])
+    for number, (label, pence, colour) in enumerate(rows):
+        y = top + number * _ROW
+        middle = y + _BAR // 2
+        draw.text((bars_left - 10, middle), label, font=font, fill=_INK, anchor="rm")
+        length = round(bars_width * pence / largest)
+        if length:
+            draw.rectangle((bars_left, y, bars_left + length, y + _BAR), fill=colour)
+        amount = format_pounds(pence)
+        draw.text((bars_left + length + 8, middle), amount, font=font, fill=_INK, anchor="lm")
+    axis_y = top + _ROW * len(rows) - (_ROW - _BAR) // 2
+    draw.line((bars_left, top - 8, bars_left, axis_y), fill=_AXIS, width=2)
+    axis_label = render("chart.axis", language)
+    draw.text((bars_left, axis_y + 14), axis_label, font=small, fill=_AXIS, anchor="la")
     out = io.BytesIO()
-    figure.savefig(out, format="png")
+    image.save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +70,17 @@ def entry_hash(
     return hashlib.sha256(content.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One thing to append: who (`actor_kind`, `actor_id`) did `action` to whose record."""
+
+    actor_kind: str
+    actor_id: str | int
+    subject_person_id: int | None
+    action: str
+    detail: Mapping[str, Any] | None = None
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -80,9 +91,17 @@ async def record(
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """Append one row (in the caller's transaction; it holds the chain until it commits)."""
+    await record_all(session, [AuditEvent(actor_kind, actor_id, subject_person_id, action, detail)])
+
+
+async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> None:
+    """Append rows in order, locking the chain's head once for all of them."""
+    if not events:
+        return
     # The UPDATE comes first so the head is locked before it is read, on SQLite too; it
-    # reads the head in the same statement (RETURNING). Core statements: the ORM's unit of
-    # work cost more than the four statements it used to send.
+    # reads the head in the same statement (RETURNING). Core statements, and one INSERT for
+    # every row: the ORM's unit of work and a round trip per row cost more than the rest
+    # of an update together.
     locked = (
         await session.execute(
             update(AuditHead)
@@ -92,40 +111,33 @@ async def record(
         )
     ).first()
     prev_hash = GENESIS if locked is None else str(locked.last_hash)
-    clean = safe_value(dict(detail or {}))
     created_at = utcnow()
-    row_hash = entry_hash(
-        prev_hash=prev_hash,
-        created_at=created_at,
-        actor_kind=actor_kind,
-        actor_id=str(actor_id),
-        subject_person_id=subject_person_id,
-        action=action,
-        detail=clean,
+    rows = []
+    for event in events:
+        row = {
+            "created_at": created_at,
+            "actor_kind": event.actor_kind,
+            "actor_id": str(event.actor_id),
+            "subject_person_id": event.subject_person_id,
+            "action": event.action,
+            "detail": safe_value(dict(event.detail or {})),
+        }
+        row_hash = entry_hash(prev_hash=prev_hash, **row)
+        rows.append({**row, "prev_hash": prev_hash, "hash": row_hash})
+        prev_hash = row_hash
+    appended = await session.execute(
+        insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True), rows
     )
-    row_id = await session.scalar(
-        insert(AuditEntry)
-        .values(
-            created_at=created_at,
-            actor_kind=actor_kind,
-            actor_id=str(actor_id),
-            subject_person_id=subject_person_id,
-            action=action,
-            detail=clean,
-            prev_hash=prev_hash,
-            hash=row_hash,
-        )
-        .returning(AuditEntry.id)
-    )
+    last_id = list(appended.scalars())[-1]
     if locked is None:
         await session.execute(
-            insert(AuditHead).values(id=HEAD_ID, last_id=row_id, last_hash=row_hash)
+            insert(AuditHead).values(id=HEAD_ID, last_id=last_id, last_hash=prev_hash)
         )
     else:
         await session.execute(
             update(AuditHead)
             .where(AuditHead.id == HEAD_ID)
-            .values(last_id=row_id, last_hash=row_hash)
+            .values(last_id=last_id, last_hash=prev_hash)
         )
 
 

@@ -165,14 +165,11 @@ async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Ans
         for message, reply in zip(messages, outcome.replies, strict=True)
     ]
 
-    async def audited(action: str, **detail: object) -> None:
-        await audit.record(
-            session,
-            actor_kind=who.actor_kind,
-            actor_id=who.actor_telegram_id,
-            subject_person_id=who.subject_id,
-            action=action,
-            detail=detail,
+    audit_events: list[audit.AuditEvent] = []  # appended to the chain together, at the end
+
+    def audited(action: str, **detail: object) -> None:
+        audit_events.append(
+            audit.AuditEvent(who.actor_kind, who.actor_telegram_id, who.subject_id, action, detail)
         )
 
     for effect in outcome.effects:
@@ -181,7 +178,7 @@ async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Ans
                 logged.append(
                     LoggedEvent("choice", "choice", after.step, name, {"before": old, "after": new})
                 )
-                await audited("choice", name=name, before=old, after=new)
+                audited("choice", name=name, before=old, after=new)
             case SubmitPlan(plan=plan):
                 plan_id = await repositories.submit_plan(
                     session,
@@ -190,26 +187,26 @@ async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Ans
                     submitted_by_telegram_id=sender.telegram_user_id,
                 )
                 logged.append(LoggedEvent("choice", "plan_submitted", after.step, str(plan_id)))
-                await audited("plan_submitted", plan=plan_id)
+                audited("plan_submitted", plan=plan_id)
             case AskForHuman(step=step):
                 await repositories.ask_for_human(session, person_id=subject.id, step=step)
                 logged.append(LoggedEvent("choice", "human_requested", after.step, step))
-                await audited("human_requested", step=step)
+                audited("human_requested", step=step)
             case ForgetConversation():
                 await repositories.forget_conversation(session, person_id=subject.id)
                 logged = [LoggedEvent("choice", "declined", after.step, "consent declined")]
-                await audited("consent_declined")
+                audited("consent_declined")
             case RequestErasure():
                 await repositories.request_erasure(
                     session, person_id=subject.id, requested_by_telegram_id=sender.telegram_user_id
                 )
                 logged.append(LoggedEvent("choice", "erasure_requested", after.step))
-                await audited("erasure_requested")
+                audited("erasure_requested")
             case ExportMyData():
                 export = await repositories.export_person(session, person_id=subject.id)
                 messages += _export_messages(export, language, subject.display_name)
                 logged.append(LoggedEvent("choice", "data_exported", after.step))
-                await audited("data_exported")
+                audited("data_exported")
     await repositories.save_conversation(
         session, person_id=subject.id, step=after.step, data=after.to_data()
     )
@@ -220,6 +217,7 @@ async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Ans
         events=logged,
         actor_role=who.actor_kind,
     )
+    await audit.record_all(session, audit_events)
     if party.banner:
         messages = [replace(m, text=f"{party.banner}\n{m.text}") for m in messages]
     if party.note:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, delete, select
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -112,19 +113,39 @@ async def begin_handling(
 
     Call with the chat's lock held; the row becomes "done" when the transaction commits.
     """
-    row = await session.get(TelegramUpdate, update_id, with_for_update=True)
-    if row is None:
-        row = TelegramUpdate(update_id=update_id, chat_id=chat_id, kind=kind, attempts=0)
-        session.add(row)
-    elif row.status == DONE:
-        return False
-    row.status = DONE
-    row.attempts = (row.attempts or 0) + 1
-    row.error = None
-    row.payload = None
-    row.finished_at = utcnow()
-    await session.flush()
-    return True
+    # One statement: insert the claim, or take over a received or failed row; a done row
+    # is left alone and nothing comes back. (A read, then a write, cost two round trips
+    # and an ORM object on every update.)
+    now = utcnow()
+    table = TelegramUpdate.__table__
+    claim = _upsert(session)(table).values(
+        update_id=update_id,
+        chat_id=chat_id,
+        kind=kind,
+        status=DONE,
+        attempts=1,
+        received_at=now,
+        finished_at=now,
+    )
+    claim = claim.on_conflict_do_update(
+        index_elements=[table.c.update_id],
+        set_={
+            "status": DONE,
+            "attempts": func.coalesce(table.c.attempts, 0) + 1,
+            "error": None,
+            "payload": None,
+            "finished_at": now,
+        },
+        where=table.c.status != DONE,
+    ).returning(table.c.update_id)
+    return (await session.execute(claim)).first() is not None
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """The INSERT ... ON CONFLICT construct of the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 async def record_failure(

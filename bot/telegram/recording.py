@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,9 @@ class RecordingSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109 (the BaseSession signature)
     ) -> TelegramType:
         file = await self._keep_file(bot, method)
-        returning = TypeAdapter(method.__returning__)
-        result = returning.validate_python(self._result_for(method), context={"bot": bot})
+        result = _adapter(method.__returning__).validate_python(
+            self._result_for(method), context={"bot": bot}
+        )
         recorded = Recorded(method, result, file)
         self.requests.append(recorded)
         if self._on_request is not None:
@@ -148,3 +150,9 @@ class RecordingSession(BaseSession):
             async for chunk in upload.read(bot):
                 target.write(chunk)
         return SentFile(kind, path, caption)
+
+
+@cache
+def _adapter(returning: Any) -> TypeAdapter[Any]:
+    """A validator for a method's result type (building one costs more than validating)."""
+    return TypeAdapter(returning)
