@@ -108,6 +108,7 @@ async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> Non
             .where(AuditHead.id == HEAD_ID)
             .values(last_id=AuditHead.last_id)
             .returning(AuditHead.last_hash)
+            .execution_options(synchronize_session=False)
         )
     ).first()
     prev_hash = GENESIS if locked is None else str(locked.last_hash)
@@ -138,6 +139,7 @@ async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> Non
             update(AuditHead)
             .where(AuditHead.id == HEAD_ID)
             .values(last_id=last_id, last_hash=prev_hash)
+            .execution_options(synchronize_session=False)
         )
 
 

@@ -67,14 +67,27 @@ def _state(person: Person) -> PersonState:
     )
 
 
+_STATE_COLUMNS = (
+    Person.id,
+    Person.telegram_user_id,
+    Person.display_name,
+    Person.language,
+    Person.step,
+    Person.conversation.label("data"),
+    Person.acting_for_id,
+)
+
+
 async def person_by_telegram_id(
     session: AsyncSession, *, telegram_user_id: int, for_update: bool = False
 ) -> PersonState | None:
-    query = select(Person).where(Person.telegram_user_id == telegram_user_id)
+    # The columns, not a Person object: this runs on every update, and loading an ORM
+    # object into the session cost a third of the statement's time.
+    query = select(*_STATE_COLUMNS).where(Person.telegram_user_id == telegram_user_id)
     if for_update:
         query = query.with_for_update()
-    person = await session.scalar(query)
-    return None if person is None else _state(person)
+    row = (await session.execute(query)).first()
+    return None if row is None else PersonState(**{**row._mapping, "data": dict(row.data)})
 
 
 async def get_or_create_person(
@@ -100,7 +113,11 @@ async def save_conversation(
 ) -> None:
     # One UPDATE: loading the row first cost a SELECT and an ORM object per update.
     await session.execute(
-        sa_update(Person).where(Person.id == person_id).values(step=step, conversation=dict(data))
+        sa_update(Person)
+        .where(Person.id == person_id)
+        .values(step=step, conversation=dict(data))
+        # Nothing in this session holds the row as an object: no need to look for one.
+        .execution_options(synchronize_session=False)
     )
 
 
