@@ -11,12 +11,13 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import audit
-from bot.services import ConversationServices, Who, council_data
+from bot.services import INVITE_VALID_FOR, ConversationServices, Who, council_data
 from bot.storage import repositories
 from bot.storage.repositories import LoggedEvent
 from bot.texts import LANGUAGES, render
@@ -148,12 +149,21 @@ async def _party(session: AsyncSession, sender: Sender) -> Party:
     )
 
 
-async def respond(session: AsyncSession, *, sender: Sender, event: Event) -> Answer:
-    """Answer `event` from `sender`, storing the new state and logging both directions."""
+async def respond(
+    session: AsyncSession,
+    *,
+    sender: Sender,
+    event: Event,
+    invite_valid_for: timedelta = INVITE_VALID_FOR,
+) -> Answer:
+    """Answer `event` from `sender`, storing the new state and logging both directions.
+
+    `invite_valid_for`: how long a carer invite made in this update works (LINK_CODE_DAYS).
+    """
     party = await _party(session, sender)
     who, subject = party.who, party.subject
     before = Conversation.from_data(dict(subject.data))
-    services = ConversationServices(council_data(), session, who)
+    services = ConversationServices(council_data(), session, who, invite_valid_for=invite_valid_for)
     outcome = await flow.handle(before, event, services, party.actor)
     after = outcome.conversation
     language = party.language if party.actor.is_carer else after.language or subject.language

@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import audit
 from bot.storage import repositories
 from dialogs.ideas import Catalogue, SpendingRules, load_catalogue, load_spending_rules
-from dialogs.ports import CaredFor, CarerView, Scope
+from dialogs.ports import CaredFor, CarerInvite, CarerView, Scope
 from dialogs.state import Budget
 from formula.rules import Scheme
 from formula.schemes import load_shipped_scheme
 
 ESTIMATE_SCHEME = "adult-2026"
-INVITE_VALID_FOR = timedelta(days=14)
+INVITE_VALID_FOR = timedelta(days=14)  # LINK_CODE_DAYS's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,18 @@ class Who:
 class ConversationServices:
     """The `dialogs.ports.Services` of one update: council data plus this update's session."""
 
-    def __init__(self, data: CouncilData, session: AsyncSession, who: Who) -> None:
+    def __init__(
+        self,
+        data: CouncilData,
+        session: AsyncSession,
+        who: Who,
+        *,
+        invite_valid_for: timedelta = INVITE_VALID_FOR,
+    ) -> None:
         self._data = data
         self._session = session
         self._who = who
+        self._invite_valid_for = invite_valid_for
 
     @property
     def catalogue(self) -> Catalogue:
@@ -116,16 +124,16 @@ class ConversationServices:
         links = await repositories.carer_links(self._session, person_id=self._who.subject_id)
         return [CarerView(v.id, v.carer_name, Scope(v.scope), v.accepted) for v in links]
 
-    async def invite_carer(self, scope: Scope) -> str:
+    async def invite_carer(self, scope: Scope) -> CarerInvite:
         code = await repositories.create_carer_invite(
             self._session,
             person_id=self._who.subject_id,
             scope=scope.value,
             created_by="person",
-            valid_for=INVITE_VALID_FOR,
+            valid_for=self._invite_valid_for,
         )
         await self._audit("carer_invited", scope=scope.value)
-        return code
+        return CarerInvite(code, self._invite_valid_for.days)
 
     async def revoke_carer(self, link_id: int) -> str | None:
         name = await repositories.revoke_carer(

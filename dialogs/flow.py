@@ -1409,9 +1409,9 @@ async def command_whom(turn: Turn, _: str) -> None:
 async def press_invite(turn: Turn, scope: str) -> bool:
     if scope not in {s.value for s in Scope} or turn.actor.is_carer:
         return False
-    code = await turn.services.invite_carer(Scope(scope))
+    invite = await turn.services.invite_carer(Scope(scope))
     turn.choose("carer_invited", None, scope)
-    turn.say("carer.invite_code", code=code, scope=scope)
+    turn.say("carer.invite_code", code=invite.code, scope=scope, days=invite.valid_days)
     return True
 
 

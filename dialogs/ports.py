@@ -24,6 +24,14 @@ class Scope(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CarerInvite:
+    """A one-time invite code for a carer, and for how many days it works."""
+
+    code: str
+    valid_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
     """Who is typing or pressing: the person themself, or a carer within a scope."""
 
@@ -78,7 +86,7 @@ class Services(Protocol):
         """The carers linked to the person whose plan this is (not revoked)."""
         ...
 
-    async def invite_carer(self, scope: Scope) -> str:
+    async def invite_carer(self, scope: Scope) -> CarerInvite:
         """A one-time invite code for a carer with this scope."""
         ...
 

@@ -48,7 +48,11 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.telegram.dispatcher import build_dispatcher
 
     async with storage_for(settings, apply_migrations=True) as storage:
-        dispatcher = build_dispatcher(sessions=storage.sessions)
+        dispatcher = build_dispatcher(
+            sessions=storage.sessions,
+            default_language=settings.default_language,
+            link_code_days=settings.link_code_days,
+        )
         user = User(id=args.user, is_bot=False, first_name=args.name, language_code=args.language)
         chat = LocalChat(dispatcher, user=user, files_dir=settings.data_dir / "chat-files")
         interactive = sys.stdin.isatty()

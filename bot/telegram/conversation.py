@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
@@ -46,15 +48,29 @@ async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
             await send_text(bot, chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
 
 
-async def on_message(message: Message, bot: Bot, db: AsyncSession) -> None:
+async def on_message(
+    message: Message, bot: Bot, db: AsyncSession, invite_valid_for: timedelta
+) -> None:
     if message.from_user is None:
         return
-    answer = await respond(db, sender=_sender(message.from_user), event=message_event(message))
+    answer = await respond(
+        db,
+        sender=_sender(message.from_user),
+        event=message_event(message),
+        invite_valid_for=invite_valid_for,
+    )
     await _send(bot, message.chat.id, answer)
 
 
-async def on_press(callback: CallbackQuery, bot: Bot, db: AsyncSession) -> None:
-    answer = await respond(db, sender=_sender(callback.from_user), event=Press(callback.data or ""))
+async def on_press(
+    callback: CallbackQuery, bot: Bot, db: AsyncSession, invite_valid_for: timedelta
+) -> None:
+    answer = await respond(
+        db,
+        sender=_sender(callback.from_user),
+        event=Press(callback.data or ""),
+        invite_valid_for=invite_valid_for,
+    )
     # Every press is answered, so the person's phone stops showing the spinner.
     await callback.answer(answer.notice)
     await _send(bot, callback.from_user.id, answer)

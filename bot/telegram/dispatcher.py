@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram import Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
@@ -21,12 +23,16 @@ def build_dispatcher(
     locks: ChatLocks | None = None,
     journal_updates: bool = False,
     default_language: str = "en",
+    link_code_days: int = 14,
 ) -> Dispatcher:
     """The dispatcher; `journal_updates` (the Telegram modes) makes each update_id count once.
 
     Without the journal a handler's failure reaches the caller (the local chat, the tests).
     """
-    dispatcher = Dispatcher(default_language=default_language)
+    # Workflow data: handlers that name these parameters receive them.
+    dispatcher = Dispatcher(
+        default_language=default_language, invite_valid_for=timedelta(days=link_code_days)
+    )
     dispatcher.update.outer_middleware(
         DatabaseSessionMiddleware(
             sessions,

@@ -77,6 +77,7 @@ async def serve(
         locks=locks,
         journal_updates=True,
         default_language=settings.default_language,
+        link_code_days=settings.link_code_days,
     )
     runner = UpdateRunner(dispatcher, bot, storage.sessions)
     allowed_updates = dispatcher.resolve_used_update_types()

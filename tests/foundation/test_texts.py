@@ -105,6 +105,7 @@ SAMPLE: dict[str, Any] = {
     "limit": 2000,
     "scope": "help",
     "code": "ABCD-EFGH-JK",
+    "days": 14,
     "subject": "Ann",
     "accepted": True,
     "export": {"person": {"id": 1}},
