@@ -220,7 +220,12 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
                 dispatcher, everyone, label=f"{backend} paced", think_mean=think_mean
             )
             del everyone
-            problem = problem or await _check_finished(scratch.storage, people=2 * people)
+            later = await _check_finished(scratch.storage, people=2 * people)
+            problem = "; ".join(
+                f"{run}: {found}"
+                for run, found in (("saturation", problem), ("both runs", later))
+                if found
+            )
             await locks.close()
         if problem:
             rows.append(Row("conversation", f"{backend}: CHECK FAILED", problem, "", "MISS"))

@@ -8,7 +8,6 @@ import asyncio
 import itertools
 import json
 import os
-import resource
 import sys
 from datetime import UTC, datetime
 
@@ -81,8 +80,17 @@ async def probe(url: str) -> dict[str, float]:
         for update in updates:
             await dispatcher.feed_update(bot, update)
     await engine.dispose()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
-    return {"rss_mb": rss_mb(), "peak_mb": peak}
+    return {"rss_mb": rss_mb(), "peak_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's highest RSS (VmHWM). Not ru_maxrss: Linux keeps that across exec, so a
+    child started by a large benchmark process would report its parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return float("nan")
 
 
 async def _case(count: int) -> dict[str, float]:
