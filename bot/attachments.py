@@ -30,6 +30,8 @@ def _font_path() -> Path:
     matplotlib ships DejaVu Sans, which has every Welsh letter; no system font is needed.
     The whole font has 6,000 glyphs: reading it cost fpdf2 half of every PDF's time.
     """
+    import atexit
+    import shutil
     import tempfile
 
     import matplotlib
@@ -45,6 +47,7 @@ def _font_path() -> Path:
     subsetter.populate(unicodes=_LETTERS)
     subsetter.subset(font)
     folder = Path(tempfile.mkdtemp(prefix="codesign-fonts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # no folder left per process
     path = folder / "DejaVuSans-Latin.ttf"
     subset.save_font(font, str(path), options)
     return path

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from aiogram import Dispatcher
 from aiogram.methods import SendDocument
 
 from bot.runtime import Storage
@@ -25,9 +26,11 @@ async def code_for(storage: Storage, *, annual_pence: int = 520_00, days: int = 
         )
 
 
-async def ready_person(storage: Storage, *, user_id: int, name: str) -> Person:
+async def ready_person(
+    storage: Storage, *, user_id: int, name: str, dispatcher: Dispatcher | None = None
+) -> Person:
     """Someone who agreed, has a council budget and is asked for their goals."""
-    p = person(storage, user_id=user_id, name=name)
+    p = person(storage, user_id=user_id, name=name, dispatcher=dispatcher)
     await p.say("/start")
     await p.press("English")
     await p.press("Yes, go on")

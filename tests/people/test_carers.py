@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.runtime import Storage
 from bot.storage.models import AuditEntry, CarerLink, ConversationEvent
 from bot.telegram.dispatcher import build_dispatcher
-from tests.chat_driver import Person, person
-from tests.people.conftest import carer_accepts, code_for, invite, ready_person
+from tests.chat_driver import Person
+from tests.people.conftest import carer_accepts, invite, ready_person
 
 SCOPE_LABELS = {
     "view": "see the plan and budget",
@@ -161,13 +161,7 @@ async def _person_id(storage: Storage, telegram_user_id: int) -> int:
 async def test_a_chat_invite_works_for_link_code_days(storage: Storage) -> None:
     # As `codesign run` builds it from LINK_CODE_DAYS=3.
     dispatcher = build_dispatcher(sessions=storage.sessions, link_code_days=3)
-    ann = person(storage, user_id=61, name="Ann", dispatcher=dispatcher)
-    await ann.say("/start")
-    await ann.press("English")
-    await ann.press("Yes, go on")
-    await ann.press("Me")
-    await ann.press("I have a code")
-    await ann.say(await code_for(storage))
+    ann = await ready_person(storage, user_id=61, name="Ann", dispatcher=dispatcher)
     await invite(ann, SCOPE_LABELS["view"])
     assert "It works for 3 days." in ann.texts[-1]
     async with storage.sessions() as session:
