@@ -104,11 +104,14 @@ async def scratch_database(backend: str, *, pool_size: int | None = None) -> Asy
         with tempfile.TemporaryDirectory(prefix="codesign-bench-") as folder:
             url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
             engine = create_engine(url, **kwargs)
+            dashboard = create_engine(url, inline=False)  # as open_storage makes them
             try:
                 await migrate.upgrade(engine)
-                yield Scratch(backend, Storage(engine, session_factory(engine)), url, None)
+                storage = Storage(engine, session_factory(engine), dashboard)
+                yield Scratch(backend, storage, url, None)
             finally:
                 await engine.dispose()
+                await dashboard.dispose()
         return
     url = make_url(POSTGRES_URL)
     schema = f"bench_{uuid.uuid4().hex[:12]}"

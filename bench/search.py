@@ -133,7 +133,7 @@ async def _search(scratch: Scratch, people: list[int], rng: random.Random) -> li
     for n in range(SEARCHES):
         person_id = rng.choice(people)
         query = queries[n % len(queries)]
-        async with scratch.storage.sessions() as session:
+        async with scratch.storage.dashboard_sessions() as session:
             started = time.perf_counter()
             await transcript(session, person_id=person_id, query=query)
             timings.append((time.perf_counter() - started) * 1000)

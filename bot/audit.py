@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import AuditEntry, AuditHead, utcnow
+from bot.storage.models import AuditEntry, AuditHead, table_of, utcnow
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -99,18 +99,10 @@ async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> Non
     if not events:
         return
     # The UPDATE comes first so the head is locked before it is read, on SQLite too; it
-    # reads the head in the same statement (RETURNING). Core statements, and one INSERT for
-    # every row: the ORM's unit of work and a round trip per row cost more than the rest
-    # of an update together.
-    locked = (
-        await session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == HEAD_ID)
-            .values(last_id=AuditHead.last_id)
-            .returning(AuditHead.last_hash)
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
+    # reads the head in the same statement (RETURNING). Core statements built once, and one
+    # INSERT for every row: the ORM's unit of work and a round trip per row cost more than
+    # the rest of an update together.
+    locked = (await session.execute(_LOCK_HEAD, {"p_head": HEAD_ID})).first()
     prev_hash = GENESIS if locked is None else str(locked.last_hash)
     created_at = utcnow()
     rows = []
@@ -126,21 +118,28 @@ async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> Non
         row_hash = entry_hash(prev_hash=prev_hash, **row)
         rows.append({**row, "prev_hash": prev_hash, "hash": row_hash})
         prev_hash = row_hash
-    appended = await session.execute(
-        insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True), rows
-    )
+    appended = await session.execute(_APPEND, rows)
     last_id = list(appended.scalars())[-1]
-    if locked is None:
-        await session.execute(
-            insert(AuditHead).values(id=HEAD_ID, last_id=last_id, last_hash=prev_hash)
-        )
-    else:
-        await session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == HEAD_ID)
-            .values(last_id=last_id, last_hash=prev_hash)
-            .execution_options(synchronize_session=False)
-        )
+    head = {"p_head": HEAD_ID, "p_last_id": last_id, "p_last_hash": prev_hash}
+    await session.execute(_NEW_HEAD if locked is None else _MOVE_HEAD, head)
+
+
+_entries, _head = table_of(AuditEntry), table_of(AuditHead)
+_LOCK_HEAD = (
+    update(_head)
+    .where(_head.c.id == bindparam("p_head"))
+    .values(last_id=_head.c.last_id)
+    .returning(_head.c.last_hash)
+)
+_APPEND = insert(_entries).returning(_entries.c.id, sort_by_parameter_order=True)
+_NEW_HEAD = insert(_head).values(
+    id=bindparam("p_head"), last_id=bindparam("p_last_id"), last_hash=bindparam("p_last_hash")
+)
+_MOVE_HEAD = (
+    update(_head)
+    .where(_head.c.id == bindparam("p_head"))
+    .values(last_id=bindparam("p_last_id"), last_hash=bindparam("p_last_hash"))
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ async def serve_dashboard(settings: Settings, *, stop: asyncio.Event | None = No
     bot = create_bot(settings) if settings.bot_token is not None else None
     notifier: Notifier | None = BotNotifier(bot) if bot is not None else None
     async with storage_for(settings, apply_migrations=True) as storage:
-        dashboard = Dashboard.from_settings(settings, storage.sessions, notifier=notifier)
+        dashboard = Dashboard.from_settings(settings, storage.dashboard_sessions, notifier=notifier)
         app = build_web_app(engine=storage.engine, extra_routes=dashboard.routes())
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.inline_sqlite import inline_creator
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -33,8 +35,12 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(url.database)
 
 
-def create_engine(database_url: str | URL, **kwargs: Any) -> AsyncEngine:
-    """An engine for the embedded SQLite file (created with its folder) or for PostgreSQL."""
+def create_engine(database_url: str | URL, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An engine for the embedded SQLite file (created with its folder) or for PostgreSQL.
+
+    `inline` (SQLite files only): run statements on the event loop's thread, for the short
+    statements of updates; `inline=False` keeps aiosqlite's thread, for long reads.
+    """
     url = make_url(database_url)
     path = sqlite_file(url)
     if path is not None:
@@ -44,6 +50,8 @@ def create_engine(database_url: str | URL, **kwargs: Any) -> AsyncEngine:
         # which sleeps in steps up to 100 ms and gives up with "database is locked".
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
+        if inline:
+            kwargs.setdefault("async_creator", inline_creator(str(path)))
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
@@ -52,3 +60,13 @@ def create_engine(database_url: str | URL, **kwargs: Any) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def connection_limit(engine: AsyncEngine, *, unbounded: int = 64) -> int:
+    """How many connections the engine's pool hands out at once (`unbounded` if no limit)."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    if not callable(size):  # NullPool, StaticPool and the like
+        return unbounded
+    overflow = int(getattr(pool, "_max_overflow", 0))
+    return unbounded if overflow < 0 else max(1, int(size()) + overflow)

@@ -14,12 +14,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, delete, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models import Base, utcnow
+from bot.storage.models import Base, table_of, utcnow
 
 RECEIVED = "received"
 DONE = "done"
@@ -115,19 +127,33 @@ async def begin_handling(
     """
     # One statement: insert the claim, or take over a received or failed row; a done row
     # is left alone and nothing comes back. (A read, then a write, cost two round trips
-    # and an ORM object on every update.)
-    now = utcnow()
-    table = TelegramUpdate.__table__
-    claim = _upsert(session)(table).values(
-        update_id=update_id,
-        chat_id=chat_id,
-        kind=kind,
+    # and an ORM object on every update.) The statement is built once per database.
+    claim = _CLAIMS.get(session.get_bind().dialect.name)
+    if claim is None:
+        claim = _claim_statement(session)
+    params = {"p_update_id": update_id, "p_chat_id": chat_id, "p_kind": kind, "p_now": utcnow()}
+    return (await session.execute(claim, params)).first() is not None
+
+
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim_statement(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, in the session's database's dialect."""
+    name = session.get_bind().dialect.name
+    upsert = postgresql.insert if name == "postgresql" else sqlite.insert
+    table = table_of(TelegramUpdate)
+    now = bindparam("p_now", type_=DateTime(timezone=True))
+    insert = upsert(table).values(
+        update_id=bindparam("p_update_id", type_=BigInteger),
+        chat_id=bindparam("p_chat_id", type_=BigInteger),
+        kind=bindparam("p_kind", type_=String),
         status=DONE,
         attempts=1,
         received_at=now,
         finished_at=now,
     )
-    claim = claim.on_conflict_do_update(
+    claim = insert.on_conflict_do_update(
         index_elements=[table.c.update_id],
         set_={
             "status": DONE,
@@ -138,14 +164,8 @@ async def begin_handling(
         },
         where=table.c.status != DONE,
     ).returning(table.c.update_id)
-    return (await session.execute(claim)).first() is not None
-
-
-def _upsert(session: AsyncSession) -> Any:
-    """The INSERT ... ON CONFLICT construct of the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
+    _CLAIMS[name] = claim
+    return claim
 
 
 async def record_failure(
@@ -169,6 +189,16 @@ async def record_failure(
     row.finished_at = utcnow()
     await session.flush()
     return row.attempts
+
+
+async def note_undelivered(session: AsyncSession, *, update_id: int, error: str) -> None:
+    """Note on a done update that a reply to it was not delivered (it is not handled again)."""
+    table = table_of(TelegramUpdate)
+    await session.execute(
+        update(table)
+        .where(table.c.update_id == update_id)
+        .values(error=f"reply not delivered: {error}"[:200])
+    )
 
 
 async def unfinished(session: AsyncSession, *, limit: int = 100) -> list[JournalEntry]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from bot.storage.models import (
     LinkCode,
     Person,
     Plan,
+    table_of,
     utcnow,
 )
 
@@ -67,26 +68,33 @@ def _state(person: Person) -> PersonState:
     )
 
 
-_STATE_COLUMNS = (
-    Person.id,
-    Person.telegram_user_id,
-    Person.display_name,
-    Person.language,
-    Person.step,
-    Person.conversation.label("data"),
-    Person.acting_for_id,
+# The statements every update runs are built once, on the tables, with bound parameters:
+# building a statement and going through the ORM's execution cost three times as much as
+# running it (see bench/README.md, "What the profile showed").
+_people = table_of(Person)
+_PERSON_BY_TELEGRAM_ID = select(
+    _people.c.id,
+    _people.c.telegram_user_id,
+    _people.c.display_name,
+    _people.c.language,
+    _people.c.step,
+    _people.c.conversation.label("data"),
+    _people.c.acting_for_id,
+).where(_people.c.telegram_user_id == bindparam("p_telegram_user_id"))
+_PERSON_BY_TELEGRAM_ID_FOR_UPDATE = _PERSON_BY_TELEGRAM_ID.with_for_update()
+_SAVE_CONVERSATION = (
+    sa_update(_people)
+    .where(_people.c.id == bindparam("p_person_id"))
+    .values(step=bindparam("p_step"), conversation=bindparam("p_data"))
 )
+_LOG_EVENTS = insert(table_of(ConversationEvent))
 
 
 async def person_by_telegram_id(
     session: AsyncSession, *, telegram_user_id: int, for_update: bool = False
 ) -> PersonState | None:
-    # The columns, not a Person object: this runs on every update, and loading an ORM
-    # object into the session cost a third of the statement's time.
-    query = select(*_STATE_COLUMNS).where(Person.telegram_user_id == telegram_user_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    query = _PERSON_BY_TELEGRAM_ID_FOR_UPDATE if for_update else _PERSON_BY_TELEGRAM_ID
+    row = (await session.execute(query, {"p_telegram_user_id": telegram_user_id})).first()
     return None if row is None else PersonState(**{**row._mapping, "data": dict(row.data)})
 
 
@@ -113,11 +121,7 @@ async def save_conversation(
 ) -> None:
     # One UPDATE: loading the row first cost a SELECT and an ORM object per update.
     await session.execute(
-        sa_update(Person)
-        .where(Person.id == person_id)
-        .values(step=step, conversation=dict(data))
-        # Nothing in this session holds the row as an object: no need to look for one.
-        .execution_options(synchronize_session=False)
+        _SAVE_CONVERSATION, {"p_person_id": person_id, "p_step": step, "p_data": dict(data)}
     )
 
 
@@ -144,7 +148,7 @@ async def log_events(
     ]
     # One executemany: ORM objects were flushed one INSERT each, to fetch ids nobody reads.
     if rows:
-        await session.execute(insert(ConversationEvent), rows)
+        await session.execute(_LOG_EVENTS, rows)
 
 
 async def conversation_log(session: AsyncSession, *, person_id: int) -> list[LoggedEvent]:

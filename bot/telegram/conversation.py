@@ -1,8 +1,13 @@
-"""Handlers for the conversation: translate an update into a dialog event, answer, send."""
+"""Handlers for the conversation: translate an update into a dialog event, answer, send.
+
+The answer is worked out and stored in the update's transaction; sending it (and drawing
+a chart or a PDF) waits in the outbox until the transaction has committed.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -12,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.attachments import drawn_attachment
 from bot.conversation import Answer, Sender, respond
 from bot.telegram.keyboards import inline_keyboard
+from bot.telegram.outbox import Outbox
 from bot.telegram.sending import send_text
 from dialogs.events import Command, Event, Press, Text, Unsupported
 
@@ -49,7 +55,7 @@ async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
 
 
 async def on_message(
-    message: Message, bot: Bot, db: AsyncSession, invite_valid_for: timedelta
+    message: Message, bot: Bot, db: AsyncSession, invite_valid_for: timedelta, outbox: Outbox
 ) -> None:
     if message.from_user is None:
         return
@@ -59,11 +65,15 @@ async def on_message(
         event=message_event(message),
         invite_valid_for=invite_valid_for,
     )
-    await _send(bot, message.chat.id, answer)
+    outbox.later(partial(_send, bot, message.chat.id, answer))
 
 
 async def on_press(
-    callback: CallbackQuery, bot: Bot, db: AsyncSession, invite_valid_for: timedelta
+    callback: CallbackQuery,
+    bot: Bot,
+    db: AsyncSession,
+    invite_valid_for: timedelta,
+    outbox: Outbox,
 ) -> None:
     answer = await respond(
         db,
@@ -72,8 +82,8 @@ async def on_press(
         invite_valid_for=invite_valid_for,
     )
     # Every press is answered, so the person's phone stops showing the spinner.
-    await callback.answer(answer.notice)
-    await _send(bot, callback.from_user.id, answer)
+    outbox.later(partial(callback.answer, answer.notice))
+    outbox.later(partial(_send, bot, callback.from_user.id, answer))
 
 
 def conversation_router() -> Router:

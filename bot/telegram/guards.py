@@ -7,6 +7,7 @@ win; none of them changes where the person is in the conversation.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -14,6 +15,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.telegram.language import language_for, phone_language
+from bot.telegram.outbox import Outbox
 from bot.telegram.sending import send_text
 from bot.texts import render
 
@@ -28,31 +30,43 @@ def is_unreadable(text: str) -> bool:
     return _UNREADABLE.search(text) is not None
 
 
-async def on_edited(message: Message, bot: Bot, db: AsyncSession, default_language: str) -> None:
+def _reply(outbox: Outbox, bot: Bot, message: Message, text: str) -> None:
+    outbox.later(partial(send_text, bot, message.chat.id, text))
+
+
+async def on_edited(
+    message: Message, bot: Bot, db: AsyncSession, default_language: str, outbox: Outbox
+) -> None:
     language = await language_for(db, message.from_user, default_language)
-    await send_text(bot, message.chat.id, render("runtime.edited", language))
+    _reply(outbox, bot, message, render("runtime.edited", language))
 
 
-async def on_group_message(message: Message, bot: Bot, default_language: str) -> None:
+async def on_group_message(
+    message: Message, bot: Bot, default_language: str, outbox: Outbox
+) -> None:
     language = phone_language(message.from_user, default_language)
-    await send_text(bot, message.chat.id, render("runtime.private_only", language))
+    _reply(outbox, bot, message, render("runtime.private_only", language))
 
 
-async def on_channel_post(message: Message, bot: Bot, default_language: str) -> None:
-    await send_text(bot, message.chat.id, render("runtime.private_only", default_language))
+async def on_channel_post(
+    message: Message, bot: Bot, default_language: str, outbox: Outbox
+) -> None:
+    _reply(outbox, bot, message, render("runtime.private_only", default_language))
 
 
 async def on_unreadable(
-    message: Message, bot: Bot, db: AsyncSession, default_language: str
+    message: Message, bot: Bot, db: AsyncSession, default_language: str, outbox: Outbox
 ) -> None:
     language = await language_for(db, message.from_user, default_language)
-    await send_text(bot, message.chat.id, render("runtime.unreadable", language))
+    _reply(outbox, bot, message, render("runtime.unreadable", language))
 
 
-async def on_too_long(message: Message, bot: Bot, db: AsyncSession, default_language: str) -> None:
+async def on_too_long(
+    message: Message, bot: Bot, db: AsyncSession, default_language: str, outbox: Outbox
+) -> None:
     language = await language_for(db, message.from_user, default_language)
     reply = render("runtime.too_long", language, {"limit": LONG_TEXT_LIMIT})
-    await send_text(bot, message.chat.id, reply)
+    _reply(outbox, bot, message, reply)
 
 
 def guards_router() -> Router:

@@ -4,11 +4,14 @@ Each update runs under its chat's lock, in one database transaction. With the jo
 (the Telegram modes) the update_id is claimed in that same transaction, so its effect and
 the "done" mark commit together and a re-delivered update changes nothing; a failure
 rolls the effect back, keeps the update for a retry and tells the person politely.
+Replies wait in the update's outbox and are sent after the commit (see
+bot.telegram.outbox); one that cannot be delivered leaves the stored effect alone.
 Without the journal (local chat, tests) a failure propagates to the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
@@ -17,11 +20,13 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage import journal
+from bot.storage.engine import connection_limit
 from bot.telegram.language import language_for, phone_language
 from bot.telegram.locks import ChatLocks, InProcessChatLocks
+from bot.telegram.outbox import Outbox
 from bot.texts import render
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -60,7 +65,12 @@ def failure_description(error: BaseException) -> str:
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
-    """One update: its chat's lock, one database session committed when the handler returns."""
+    """One update: its chat's lock, one database session committed when the handler returns.
+
+    At most as many updates hold a session as the pool has connections; the rest wait
+    their turn here, for as long as it takes, instead of in the pool, whose wait ends
+    with a timeout error after 30 seconds (under a burst, updates failed that way).
+    """
 
     def __init__(
         self,
@@ -74,20 +84,32 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         self._locks = locks or InProcessChatLocks()
         self._journal = journal_updates
         self._default_language = default_language
+        bind = sessions.kw.get("bind")
+        limit = connection_limit(bind) if isinstance(bind, AsyncEngine) else 64
+        self._admitted = asyncio.Semaphore(limit)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):
             return await self._run(handler, event, data, key=0)
         started = time.monotonic()
         key = lock_key(event)
+        outbox = data["outbox"] = Outbox()
         async with self._locks.hold(key):
             if not self._journal:
-                return await self._run(handler, event, data, key=key)
+                result = await self._run(handler, event, data, key=key)
+                await outbox.deliver()
+                return result
             try:
                 result = await self._run(handler, event, data, key=key)
             except Exception as error:
                 await self._keep_failed(event, data["bot"], error)
                 _log_outcome(event, "failed", started)
+                return None
+            try:
+                await outbox.deliver()
+            except Exception as error:
+                await self._undelivered(event, data["bot"], error)
+                _log_outcome(event, "undelivered", started)
                 return None
         _log_outcome(event, "duplicate" if result is _DUPLICATE else "handled", started)
         return None if result is _DUPLICATE else result
@@ -95,7 +117,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     async def _run(
         self, handler: Handler, event: TelegramObject, data: dict[str, Any], *, key: int
     ) -> Any:
-        async with self._sessions() as session, session.begin():
+        async with self._admitted, self._sessions() as session, session.begin():
             await self._locks.within(session, key)
             if self._journal and isinstance(event, Update):
                 fresh = await journal.begin_handling(
@@ -138,6 +160,24 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         if attempts == 1:  # a retry that fails again does not apologise again
             await _apologise(bot, update, language)
 
+    async def _undelivered(self, update: Update, bot: Bot, error: Exception) -> None:
+        """The effect is committed but a reply did not go: noted, not handled again."""
+        description = failure_description(error)
+        logger.error(
+            "reply not delivered", extra={"update_id": update.update_id, "error": description}
+        )
+        user = update_user(update)
+        try:
+            async with self._sessions() as session, session.begin():
+                await journal.note_undelivered(
+                    session, update_id=update.update_id, error=description
+                )
+            async with self._sessions() as session:
+                language = await language_for(session, user, self._default_language)
+        except Exception:  # the phone's language will do
+            language = phone_language(user, self._default_language)
+        await _apologise(bot, update, language, template="runtime.undelivered")
+
 
 class _Duplicate:
     """Marks an update whose update_id was handled already."""
@@ -146,12 +186,14 @@ class _Duplicate:
 _DUPLICATE = _Duplicate()
 
 
-async def _apologise(bot: Bot, update: Update, language: str) -> None:
+async def _apologise(
+    bot: Bot, update: Update, language: str, *, template: str = "runtime.failed"
+) -> None:
     chat_id = update_chat_id(update)
     if chat_id is None:
         return
     try:
-        await bot.send_message(chat_id, render("runtime.failed", language))
+        await bot.send_message(chat_id, render(template, language))
     except Exception as error:  # the apology is a courtesy: its failure is only logged
         logger.warning(
             "apology not sent",

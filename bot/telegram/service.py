@@ -86,7 +86,9 @@ async def serve(
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
         webhook = webhook_route(path=settings.webhook_path, secret=secret, bot=bot, runner=runner)
     # The staff dashboard shares the server, and sends plan decisions through this bot.
-    dashboard = Dashboard.from_settings(settings, storage.sessions, notifier=BotNotifier(bot))
+    dashboard = Dashboard.from_settings(
+        settings, storage.dashboard_sessions, notifier=BotNotifier(bot)
+    )
     routes = [*extra_routes, *dashboard.routes()]
     web_runner = web.AppRunner(
         build_web_app(engine=storage.engine, webhook=webhook, extra_routes=routes),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import BigInteger, inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.runtime import Storage
+from bot.config import load_settings
+from bot.runtime import Storage, open_storage
 from bot.storage import migrate
 from bot.storage.engine import create_engine
 from bot.storage.models import Base, Budget, Person
@@ -80,3 +84,47 @@ async def test_embedded_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: 
     assert (mode, keys) == ("wal", 1)
     assert timeout is not None and timeout >= 1000
     assert (tmp_path / "nested" / "codesign.db").exists()
+
+
+async def _statement_thread(engine: AsyncEngine) -> int:
+    """The thread a statement runs on, asked of SQLite itself."""
+
+    def register(connection: Any) -> None:
+        connection.connection.dbapi_connection.create_function(
+            "statement_thread", 0, threading.get_ident
+        )
+
+    async with engine.connect() as connection:
+        await connection.run_sync(register)
+        return int(await connection.scalar(text("SELECT statement_thread()")) or 0)
+
+
+async def test_sqlite_runs_updates_on_the_loop_and_the_dashboard_on_a_thread(
+    tmp_path: Path,
+) -> None:
+    """Updates' short statements skip the thread hop; long staff searches keep it."""
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'codesign.db'}")
+    storage = await open_storage(settings, apply_migrations=True)
+    try:
+        assert storage.dashboard_engine is not None
+        assert await _statement_thread(storage.engine) == threading.get_ident()
+        assert await _statement_thread(storage.dashboard_engine) != threading.get_ident()
+        # Both see the same file: what the bot stores, the dashboard reads.
+        async with storage.sessions() as session, session.begin():
+            session.add(Person(telegram_user_id=5, display_name="Ann", conversation={}))
+        async with storage.dashboard_sessions() as session:
+            assert await session.scalar(text("SELECT display_name FROM people")) == "Ann"
+    finally:
+        await storage.close()
+
+
+async def test_an_inline_sqlite_error_is_sqlalchemys(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'codesign.db'}")
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(OperationalError, match="no such table"):
+                await connection.execute(text("SELECT * FROM nowhere"))
+            # The connection is still usable after the error.
+            assert await connection.scalar(text("SELECT 41 + 1")) == 42
+    finally:
+        await engine.dispose()

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import SendMessage
 from aiogram.types import Update
 from sqlalchemy import func, select
 
 from bot.runtime import Storage
-from bot.storage import journal, repositories
+from bot.storage import journal, migrate, repositories
+from bot.storage.engine import create_engine, session_factory
 from bot.storage.models import ConversationEvent
 from bot.telegram import conversation
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
@@ -100,6 +104,82 @@ async def test_a_failed_update_is_kept_the_person_told_and_nothing_half_done(
     assert await log_rows(storage) > rows
 
 
+class ReadingWhileSending(RecordingSession):
+    """Reads the database while each message is being sent (as Telegram takes its time)."""
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__()
+        self.storage = storage
+        self.seen: list[tuple[str | None, str | None]] = []
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
+        if isinstance(method, SendMessage):
+            # On SQLite the engine has one connection: this waits for ever (and the timeout
+            # fails the test) if the update's transaction still holds it while sending.
+            async with asyncio.timeout(5), self.storage.sessions() as db:
+                entry = await journal.entry(db, update_id=CURRENT_UPDATE)
+                person = await repositories.person_by_telegram_id(db, telegram_user_id=42)
+            self.seen.append(
+                (None if entry is None else entry.status, None if person is None else person.step)
+            )
+        return await super().make_request(bot, method, timeout)
+
+
+CURRENT_UPDATE = 8000
+
+
+async def test_replies_are_sent_after_the_update_is_committed(storage: Storage) -> None:
+    session = ReadingWhileSending(storage)
+    bot = Bot(LOCAL_BOT_TOKEN, session=session, default=BOT_DEFAULTS)
+    dispatcher = build_dispatcher(sessions=storage.sessions, journal_updates=True)
+    await dispatcher.feed_update(bot, update("/start", CURRENT_UPDATE))
+    assert session.seen, "no reply was sent"
+    # Every reply went out with the update already done and the new step stored.
+    assert all(status == journal.DONE and step == "language" for status, step in session.seen)
+
+
+class RefusingMessages(RecordingSession):
+    """Telegram is unreachable for the next `refuse` messages."""
+
+    def __init__(self, refuse: int) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
+        if isinstance(method, SendMessage) and self.refuse > 0:
+            self.refuse -= 1
+            raise TelegramNetworkError(method=method, message="unreachable")
+        return await super().make_request(bot, method, timeout)
+
+
+async def test_an_undelivered_reply_keeps_the_effect_and_is_not_handled_again(
+    storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = RefusingMessages(refuse=100)
+    bot = Bot(LOCAL_BOT_TOKEN, session=session, default=BOT_DEFAULTS)
+    dispatcher = build_dispatcher(sessions=storage.sessions, journal_updates=True)
+    lost = update("/start")
+    with caplog.at_level(logging.INFO):
+        await dispatcher.feed_update(bot, lost)  # does not raise
+    assert "reply not delivered" in caplog.text
+    assert not session.sent(SendMessage)
+    async with storage.sessions() as db:
+        entry = await journal.entry(db, update_id=lost.update_id)
+        person = await repositories.person_by_telegram_id(db, telegram_user_id=42)
+    # What the person did is stored; the journal notes the lost reply.
+    assert person is not None and person.step == "language"
+    assert entry is not None and entry.status == journal.DONE and entry.payload is None
+    assert entry.error is not None and entry.error.startswith("reply not delivered: ")
+    assert await log_rows(storage) >= 2
+    runner = UpdateRunner(dispatcher, bot, storage.sessions)
+    assert await runner.replay_unfinished() == 0  # handling it again would repeat it
+
+    # Telegram is back after one refusal: the person is told how to pick up again.
+    session.refuse = 1
+    await dispatcher.feed_update(bot, update("/help"))
+    assert [m.text for m in session.sent(SendMessage)] == [render("runtime.undelivered", "en")]
+
+
 async def test_an_update_received_but_cut_off_is_handled_at_the_next_start(
     storage: Storage,
 ) -> None:
@@ -144,3 +224,33 @@ async def test_without_the_journal_failures_reach_the_caller(
     bot = Bot(LOCAL_BOT_TOKEN, session=RecordingSession(), default=BOT_DEFAULTS)
     with pytest.raises(ValueError, match="boom"):
         await dispatcher.feed_update(bot, update("/start"))
+
+
+async def test_a_burst_waits_its_turn_instead_of_timing_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More people at once than the pool has connections: every update is handled."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'burst.db'}", pool_timeout=0.2)
+    await migrate.upgrade(engine)
+    storage = Storage(engine, session_factory(engine))
+    real_respond = conversation.respond
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.05)  # each update holds the one connection for a while
+        return await real_respond(*args, **kwargs)
+
+    monkeypatch.setattr(conversation, "respond", slow)
+    dispatcher, bot, session = journaled(storage)
+    people = range(1000, 1020)  # 20 x 50 ms: the last waits 1 s, five times the pool timeout
+    try:
+        await asyncio.gather(
+            *(dispatcher.feed_update(bot, update("/start", user_id=person)) for person in people)
+        )
+        async with storage.sessions() as db:
+            statuses = (await db.scalars(select(journal.TelegramUpdate.status))).all()
+    finally:
+        await engine.dispose()
+    assert statuses == [journal.DONE] * len(people)
+    sent = session.sent(SendMessage)
+    assert {m.chat_id for m in sent} == set(people)
+    assert render("runtime.failed", "en") not in [m.text for m in sent]

@@ -79,7 +79,8 @@ async def test_commands_are_registered_in_english_and_welsh(
 
 
 async def done(storage: Storage, update_id: int, within: float = 5.0) -> journal.JournalEntry:
-    """Wait until the update is journaled as done (its transaction committed)."""
+    """Wait until the update is journaled as done (its transaction committed; its replies
+    are sent after that)."""
     async with asyncio.timeout(within):
         while True:
             async with storage.sessions() as session:
@@ -95,7 +96,9 @@ async def test_a_redelivered_update_changes_nothing(
     async with serving(settings_for(fake, storage), storage):
         fake.push_update(message_update(700, "/start"))
         await done(storage, 700)
-        rows, sent = await log_rows(storage), len(fake.sent_texts())
+        rows = await log_rows(storage)
+        # Replies go after the commit: wait for /start's (one in, one row per reply out).
+        sent = len(await fake.wait_for("sendMessage", rows - 1))
         fake.push_update(message_update(700, "/start"))  # Telegram sends it again
         fake.push_update(message_update(701, "/help"))  # and then something new
         await done(storage, 701)

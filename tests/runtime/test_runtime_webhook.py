@@ -68,7 +68,7 @@ async def test_webhook_is_set_with_the_secret_and_answers_updates(
         status = await post(started.web_port, message_update(10, "/start"), {SECRET_HEADER: SECRET})
         assert status == 200
         await until_done(storage, 10)
-        sent = len(fake.sent_texts(42))
+        sent = len(await fake.wait_for("sendMessage"))  # replies go after the commit
         # Telegram re-sends the same update: no second reply.
         assert await post(started.web_port, message_update(10, "/start"), {SECRET_HEADER: SECRET})
         await post(started.web_port, message_update(11, "/help"), {SECRET_HEADER: SECRET})

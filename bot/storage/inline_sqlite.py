@@ -1,0 +1,133 @@
+"""SQLite for the asyncio engine without a thread hop per statement.
+
+aiosqlite runs every call on its own thread and wakes the event loop for each result:
+about a dozen hops an update, each a few hundred microseconds of latency during which,
+with SQLite's single connection, no other chat can use the database. The statements of
+an update take microseconds each on a local file in WAL mode, so this driver runs them
+on the event loop's thread instead, behind the same `async` interface SQLAlchemy's
+aiosqlite dialect expects (it is passed as `async_creator`).
+
+Use it for the bot's short statements only. A long query (a staff search over a million
+messages) would stall every chat while it runs: the dashboard keeps aiosqlite.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+class InlineCursor:
+    """The parts of aiosqlite's cursor that SQLAlchemy uses, run in place."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> InlineCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
+        if parameters is None:
+            self._cursor.execute(sql)
+        else:
+            self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> Sequence[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class InlineConnection:
+    """The parts of aiosqlite's connection that SQLAlchemy uses, run in place."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection | None = connection
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:  # SQLAlchemy checks it is open
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError("no active connection")
+        return self._conn
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._open().isolation_level
+
+    def cursor(self) -> InlineCursor:
+        return InlineCursor(self._open().cursor())
+
+    async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._open().create_function(*args, **kwargs)
+
+    async def commit(self) -> None:
+        self._open().commit()
+
+    async def rollback(self) -> None:
+        self._open().rollback()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def stop(self) -> None:
+        """Close at once (SQLAlchemy's terminate)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def inline_creator(database: str) -> Any:
+    """An `async_creator` for `create_async_engine` opening `database` in place."""
+
+    async def connect() -> InlineConnection:
+        # The pool may hand the connection to another task of the same loop: one thread.
+        connection = sqlite3.connect(database, check_same_thread=False)
+        return InlineConnection(connection)
+
+    return connect
