@@ -14,15 +14,19 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.storage.inline_sqlite import inline_creator
+from bot.storage.inline_sqlite import InlineConnection, inline_creator
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's busy handler sleeps in the calling thread: on the event loop's thread it
+    # would freeze every chat, and the dashboard's transaction holding the lock could not
+    # finish. The inline driver waits for the lock itself, asynchronously.
+    inline = isinstance(getattr(dbapi_connection, "driver_connection", None), InlineConnection)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={0 if inline else SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -9,13 +9,43 @@ aiosqlite dialect expects (it is passed as `async_creator`).
 
 Use it for the bot's short statements only. A long query (a staff search over a million
 messages) would stall every chat while it runs: the dashboard keeps aiosqlite.
+
+When another connection (the dashboard's) holds the write lock, SQLite answers "database
+is locked" at once (busy_timeout 0 on this connection); the statement is tried again
+after an asynchronous pause, so the loop, and the other connection's transaction, go on.
+A statement refused with SQLITE_BUSY changed nothing, and the first write of an update's
+transaction is where the lock is taken, so trying it again is safe.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+LOCK_WAIT_SECONDS = 5.0  # as the threaded connections' busy_timeout
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05
+T = TypeVar("T")
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return str(error).startswith("database is locked")
+
+
+async def _when_unlocked(attempt: Callable[[], T]) -> T:
+    """`attempt()`, tried again with growing asynchronous pauses while the file is locked."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = _FIRST_PAUSE
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 class InlineCursor:
@@ -53,14 +83,16 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
+        cursor = self._cursor
         if parameters is None:
-            self._cursor.execute(sql)
+            await _when_unlocked(lambda: cursor.execute(sql))
         else:
-            self._cursor.execute(sql, parameters)
+            await _when_unlocked(lambda: cursor.execute(sql, parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
-        self._cursor.executemany(sql, parameters)
+        rows = list(parameters)  # an iterator would be spent by a refused attempt
+        await _when_unlocked(lambda: self._cursor.executemany(sql, rows))
         return self
 
     async def fetchone(self) -> Any:
@@ -105,7 +137,7 @@ class InlineConnection:
         self._open().create_function(*args, **kwargs)
 
     async def commit(self) -> None:
-        self._open().commit()
+        await _when_unlocked(self._open().commit)
 
     async def rollback(self) -> None:
         self._open().rollback()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import load_settings
 from bot.runtime import Storage, open_storage
 from bot.storage import migrate
-from bot.storage.engine import create_engine
+from bot.storage.engine import create_engine, session_factory
 from bot.storage.models import Base, Budget, Person
 
 
@@ -75,15 +77,22 @@ async def test_foreign_keys_are_enforced(storage: Storage) -> None:
 
 
 async def test_embedded_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'codesign.db'}")
-    async with engine.connect() as connection:
-        mode = await connection.scalar(text("PRAGMA journal_mode"))
-        timeout = await connection.scalar(text("PRAGMA busy_timeout"))
-        keys = await connection.scalar(text("PRAGMA foreign_keys"))
-    await engine.dispose()
+    path = tmp_path / "nested" / "codesign.db"
+    found = []
+    for inline in (True, False):
+        engine = create_engine(f"sqlite+aiosqlite:///{path}", inline=inline)
+        async with engine.connect() as connection:
+            mode = await connection.scalar(text("PRAGMA journal_mode"))
+            timeout = await connection.scalar(text("PRAGMA busy_timeout"))
+            keys = await connection.scalar(text("PRAGMA foreign_keys"))
+        await engine.dispose()
+        found.append((mode, keys, timeout))
+    # The inline connection waits for a lock itself, without blocking the event loop.
+    (inline_mode, inline_keys, inline_wait), (mode, keys, timeout) = found
+    assert (inline_mode, inline_keys, inline_wait) == ("wal", 1, 0)
     assert (mode, keys) == ("wal", 1)
     assert timeout is not None and timeout >= 1000
-    assert (tmp_path / "nested" / "codesign.db").exists()
+    assert path.exists()
 
 
 async def _statement_thread(engine: AsyncEngine) -> int:
@@ -128,3 +137,36 @@ async def test_an_inline_sqlite_error_is_sqlalchemys(tmp_path: Path) -> None:
             assert await connection.scalar(text("SELECT 41 + 1")) == 42
     finally:
         await engine.dispose()
+
+
+async def test_a_lock_held_elsewhere_is_waited_for_without_freezing_the_loop(
+    tmp_path: Path,
+) -> None:
+    """The dashboard's connection writing: the bot's inline statement waits asynchronously."""
+    path = tmp_path / "codesign.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate.upgrade(engine)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # holds the write lock until it commits
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, other.execute, "COMMIT")  # only runs if the loop is free
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(tick())
+    try:
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            session.add(Person(telegram_user_id=5, display_name="Ann", conversation={}))
+        async with sessions() as session:
+            assert await session.scalar(text("SELECT display_name FROM people")) == "Ann"
+    finally:
+        ticking.cancel()
+        other.close()
+        await engine.dispose()
+    assert ticks >= 10  # the loop went on while the statement waited for the lock
