@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 from markupsafe import Markup
 
 from formula.money import format_pounds
@@ -41,14 +41,21 @@ def template_path(key: str, language: str) -> str:
     return f"{language}/{key.replace('.', '/')}{SUFFIX}"
 
 
-def render(key: str, language: str, context: Mapping[str, Any] | None = None) -> str:
-    """The text for `key` in `language`, with `context` filled in (HTML-escaped)."""
+@cache
+def _template(key: str, language: str) -> Template:
+    # Templates never change while the process runs (auto_reload is off): keep each one,
+    # without Jinja's loader and its locked cache on every message.
     if language not in LANGUAGES:
         raise UnknownTemplate(f"no language {language!r}")
     try:
-        template = environment().get_template(template_path(key, language))
+        return environment().get_template(template_path(key, language))
     except TemplateNotFound:
         raise UnknownTemplate(f"no template {key!r} in {language!r}") from None
+
+
+def render(key: str, language: str, context: Mapping[str, Any] | None = None) -> str:
+    """The text for `key` in `language`, with `context` filled in (HTML-escaped)."""
+    template = _template(key, language)
 
     def say(other: str, **values: Any) -> Markup:
         # Another template in the same language (an area's name, an explanation line).

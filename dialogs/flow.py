@@ -43,7 +43,6 @@ and /forget, which only the person may do.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -1452,7 +1451,8 @@ async def handle(
     conversation: Conversation, event: Event, services: Services, actor: Actor = PERSON
 ) -> Outcome:
     """Answer one event. The conversation given is not changed; the outcome holds the new one."""
-    turn = Turn(copy.deepcopy(conversation), services, actor)
+    # A copy to work on, through the stored form (half the time of copy.deepcopy).
+    turn = Turn(Conversation.from_data(conversation.to_data()), services, actor)
     if not permitted(actor, event):
         turn.notice = "carer.notice_not_allowed"
         turn.reprompt("carer.not_allowed", scope=(actor.scope or Scope.VIEW).value)
