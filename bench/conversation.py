@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 from bench.common import BACKENDS, PeakRss, Row, percentile, progress, scratch_database, verdict
 from bench.script import Step, people_updates, pilot_script
 from bot.logging_setup import configure_logging
+from bot.storage.engine import keep_wal_checkpointed
 from bot.storage.journal import DONE, TelegramUpdate
 from bot.storage.models import Plan
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
@@ -198,6 +199,11 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
     for backend in BACKENDS:
         async with scratch_database(backend) as scratch:
             locks = chat_locks_for(database_backend=backend, redis_url=None)
+            # As `codesign run` does on SQLite: WAL checkpoints on a thread, off the loop.
+            dashboard = scratch.storage.dashboard_engine
+            checkpoints = (
+                asyncio.create_task(keep_wal_checkpointed(dashboard)) if dashboard else None
+            )
             dispatcher = build_dispatcher(
                 sessions=scratch.storage.sessions, locks=locks, journal_updates=True
             )
@@ -227,6 +233,8 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
                 if found
             )
             await locks.close()
+            if checkpoints is not None:
+                checkpoints.cancel()
         if problem:
             rows.append(Row("conversation", f"{backend}: CHECK FAILED", problem, "", "MISS"))
         rows += _backend_rows(backend, busy, paced, floor, people, rate)

@@ -66,6 +66,7 @@ class RenderedMessage:
 class Answer:
     messages: tuple[RenderedMessage, ...]
     notice: str | None  # the short answer to a button press, if any
+    person_id: int | None = None  # whose transcript the messages are logged in
 
 
 def phone_language(sender: Sender) -> str:
@@ -233,7 +234,7 @@ async def respond(
     if party.note:
         messages.insert(0, RenderedMessage(party.note, language=language))
     notice = html.unescape(render(outcome.notice, language)) if outcome.notice else None
-    return Answer(tuple(messages), notice)
+    return Answer(tuple(messages), notice, subject.id)
 
 
 def _export_messages(export: Mapping[str, Any], language: str, name: str) -> list[RenderedMessage]:

@@ -263,6 +263,19 @@ def message_update(
     return {"update_id": update_id, ("edited_message" if edited else "message"): message}
 
 
+def press_update(update_id: int, data: str, *, user_id: int = 42) -> dict[str, Any]:
+    """A Bot API update carrying a button press on an earlier message of the bot."""
+    message = message_update(update_id, "(an earlier message)", user_id=user_id)["message"]
+    query = {
+        "id": f"{user_id}:{update_id}",
+        "from": message["from"],
+        "chat_instance": str(user_id),
+        "message": message,
+        "data": data,
+    }
+    return {"update_id": update_id, "callback_query": query}
+
+
 @asynccontextmanager
 async def serving(
     settings: Settings,

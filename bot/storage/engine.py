@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={0 if inline else SQLITE_BUSY_TIMEOUT_MS}")
+    if inline:  # checkpoints copy and fsync: done on a thread by keep_wal_checkpointed
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -50,11 +54,12 @@ def create_engine(database_url: str | URL, *, inline: bool = True, **kwargs: Any
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # SQLite takes one writer at a time. With one connection, concurrent updates wait
-        # their turn in the pool (an asyncio queue) instead of in SQLite's busy handler,
-        # which sleeps in steps up to 100 ms and gives up with "database is locked".
+        # their turn (see DatabaseSessionMiddleware) instead of in SQLite's busy handler,
+        # which sleeps in steps up to 100 ms and gives up with "database is locked". The
+        # dashboard has a connection of its own (bot.runtime.Storage.dashboard_engine).
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
-        if inline:
+        if inline and not url.query:
             kwargs.setdefault("async_creator", inline_creator(str(path)))
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
@@ -74,3 +79,25 @@ def connection_limit(engine: AsyncEngine, *, unbounded: int = 64) -> int:
         return unbounded
     overflow = int(getattr(pool, "_max_overflow", 0))
     return unbounded if overflow < 0 else max(1, int(size()) + overflow)
+
+
+WAL_CHECKPOINT_SECONDS = 1.0
+logger = logging.getLogger("bot.storage")
+
+
+async def keep_wal_checkpointed(
+    engine: AsyncEngine, *, every: float = WAL_CHECKPOINT_SECONDS
+) -> None:
+    """Copy the SQLite write-ahead log into the database file every `every` seconds.
+
+    Run it with a threaded engine (`inline=False`): the bot's inline connection does not
+    checkpoint (the copying and the fsync would stall every chat). PASSIVE: it never
+    waits for readers or writers; what it cannot copy now, it copies next time.
+    """
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception as error:  # tried again next time; the WAL only grows meanwhile
+            logger.warning("WAL checkpoint failed", extra={"error": type(error).__name__})

@@ -10,11 +10,18 @@ aiosqlite dialect expects (it is passed as `async_creator`).
 Use it for the bot's short statements only. A long query (a staff search over a million
 messages) would stall every chat while it runs: the dashboard keeps aiosqlite.
 
-When another connection (the dashboard's) holds the write lock, SQLite answers "database
-is locked" at once (busy_timeout 0 on this connection); the statement is tried again
-after an asynchronous pause, so the loop, and the other connection's transaction, go on.
-A statement refused with SQLITE_BUSY changed nothing, and the first write of an update's
-transaction is where the lock is taken, so trying it again is safe.
+When another connection (the dashboard's) holds the write lock, SQLite answers
+SQLITE_BUSY at once (timeout and busy_timeout 0 on this connection); the statement is
+tried again after an asynchronous pause, so the loop, and the other connection's
+transaction, go on. A statement refused with SQLITE_BUSY changed nothing, and in the
+sqlite3 module's default transaction control (not autocommit: checked at connect)
+the transaction begins at its first write, where the lock is taken, so trying that
+statement again is safe. WAL checkpoints are left to a threaded connection (see
+`bot.storage.engine.keep_wal_checkpointed`): their copying and fsync would stall the loop.
+
+Not supported, as nothing here needs them: changing the isolation level (AUTOCOMMIT),
+server-side cursors (`AsyncSession.stream`), and URL query options (`?mode=ro`): such an
+engine should keep aiosqlite (`create_engine(..., inline=False)`).
 """
 
 from __future__ import annotations
@@ -30,8 +37,13 @@ _FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05
 T = TypeVar("T")
 
 
+# SQLITE_BUSY only: not SQLITE_BUSY_SNAPSHOT (a transaction reading an old snapshot can
+# never write; trying again would only wait), which has the same message.
+_RETRIED = {sqlite3.SQLITE_BUSY, getattr(sqlite3, "SQLITE_BUSY_RECOVERY", 261)}
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return str(error).startswith("database is locked")
+    return getattr(error, "sqlite_errorcode", None) in _RETRIED
 
 
 async def _when_unlocked(attempt: Callable[[], T]) -> T:
@@ -158,8 +170,11 @@ def inline_creator(database: str) -> Any:
     """An `async_creator` for `create_async_engine` opening `database` in place."""
 
     async def connect() -> InlineConnection:
-        # The pool may hand the connection to another task of the same loop: one thread.
-        connection = sqlite3.connect(database, check_same_thread=False)
+        # timeout=0: SQLite's busy handler would sleep on the loop (see the module notes).
+        connection = sqlite3.connect(database, timeout=0, check_same_thread=False)
+        if connection.isolation_level is None:  # autocommit: a retry could repeat a write
+            connection.close()
+            raise RuntimeError("the inline SQLite driver needs the sqlite3 transaction control")
         return InlineConnection(connection)
 
     return connect

@@ -151,6 +151,13 @@ async def log_events(
         await session.execute(_LOG_EVENTS, rows)
 
 
+async def log_undelivered(session: AsyncSession, *, person_id: int, error: str) -> None:
+    """Note in the transcript that the replies logged before did not reach the person."""
+    step = (await person_state(session, person_id=person_id)).step
+    event = LoggedEvent("out", "undelivered", step, "", {"error": error[:200]})
+    await log_events(session, person_id=person_id, actor_telegram_id=None, events=[event])
+
+
 async def conversation_log(session: AsyncSession, *, person_id: int) -> list[LoggedEvent]:
     rows = await session.scalars(
         select(ConversationEvent)

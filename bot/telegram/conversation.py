@@ -6,11 +6,13 @@ a chart or a PDF) waits in the outbox until the transaction has committed.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from functools import partial
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +22,8 @@ from bot.telegram.keyboards import inline_keyboard
 from bot.telegram.outbox import Outbox
 from bot.telegram.sending import send_text
 from dialogs.events import Command, Event, Press, Text, Unsupported
+
+logger = logging.getLogger("bot.telegram.conversation")
 
 
 def _sender(user: User) -> Sender:
@@ -65,6 +69,7 @@ async def on_message(
         event=message_event(message),
         invite_valid_for=invite_valid_for,
     )
+    outbox.person_id = answer.person_id
     outbox.later(partial(_send, bot, message.chat.id, answer))
 
 
@@ -81,9 +86,21 @@ async def on_press(
         event=Press(callback.data or ""),
         invite_valid_for=invite_valid_for,
     )
-    # Every press is answered, so the person's phone stops showing the spinner.
-    outbox.later(partial(callback.answer, answer.notice))
+    outbox.person_id = answer.person_id
+    outbox.later(partial(_answer_press, callback, answer.notice))
     outbox.later(partial(_send, bot, callback.from_user.id, answer))
+
+
+async def _answer_press(callback: CallbackQuery, notice: str | None) -> None:
+    """Stop the spinner on the person's phone; a courtesy, so its failure is only logged.
+
+    Telegram refuses answers to old presses ("query is too old"): a press replayed at the
+    next start, or one that waited long behind others, must still get its reply.
+    """
+    try:
+        await callback.answer(notice)
+    except TelegramAPIError as error:
+        logger.warning("press not answered", extra={"error": type(error).__name__})
 
 
 def conversation_router() -> Router:

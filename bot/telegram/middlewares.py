@@ -22,7 +22,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.storage import journal
+from bot.storage import journal, repositories
 from bot.storage.engine import connection_limit
 from bot.telegram.language import language_for, phone_language
 from bot.telegram.locks import ChatLocks, InProcessChatLocks
@@ -67,9 +67,10 @@ def failure_description(error: BaseException) -> str:
 class DatabaseSessionMiddleware(BaseMiddleware):
     """One update: its chat's lock, one database session committed when the handler returns.
 
-    At most as many updates hold a session as the pool has connections; the rest wait
-    their turn here, for as long as it takes, instead of in the pool, whose wait ends
-    with a timeout error after 30 seconds (under a burst, updates failed that way).
+    At most as many updates hold a session as the pool has connections (less two kept for
+    the rest, on a pool of more than four); the rest wait their turn here, for as long as
+    it takes, instead of in the pool, whose wait ends with a timeout error after 30
+    seconds (under a burst, updates failed that way).
     """
 
     def __init__(
@@ -86,16 +87,20 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         self._default_language = default_language
         bind = sessions.kw.get("bind")
         limit = connection_limit(bind) if isinstance(bind, AsyncEngine) else 64
-        self._admitted = asyncio.Semaphore(limit)
+        # Two connections kept for the rest (journaling arrivals, failures, health checks).
+        self._admitted = asyncio.Semaphore(limit - 2 if limit > 4 else limit)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        outbox = data["outbox"] = Outbox()
         if not isinstance(event, Update):
-            return await self._run(handler, event, data, key=0)
+            result = await self._run(handler, event, data, key=0)
+            await outbox.deliver()
+            return result
         started = time.monotonic()
         key = lock_key(event)
-        outbox = data["outbox"] = Outbox()
         async with self._locks.hold(key):
             if not self._journal:
+                # The local chat and the tests: a failure, even after the commit, is raised.
                 result = await self._run(handler, event, data, key=key)
                 await outbox.deliver()
                 return result
@@ -108,9 +113,12 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             try:
                 await outbox.deliver()
             except Exception as error:
-                await self._undelivered(event, data["bot"], error)
+                await self._undelivered(event, data["bot"], error, outbox.person_id)
                 _log_outcome(event, "undelivered", started)
                 return None
+            except asyncio.CancelledError:  # shutdown cut the sending off: note it, quickly
+                await self._undelivered(event, None, "cut off at shutdown", outbox.person_id)
+                raise
         _log_outcome(event, "duplicate" if result is _DUPLICATE else "handled", started)
         return None if result is _DUPLICATE else result
 
@@ -160,23 +168,37 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         if attempts == 1:  # a retry that fails again does not apologise again
             await _apologise(bot, update, language)
 
-    async def _undelivered(self, update: Update, bot: Bot, error: Exception) -> None:
-        """The effect is committed but a reply did not go: noted, not handled again."""
-        description = failure_description(error)
+    async def _undelivered(
+        self, update: Update, bot: Bot | None, error: Exception | str, person_id: int | None
+    ) -> None:
+        """The effect is committed but a reply did not go: noted, not handled again.
+
+        The journal and the person's transcript say so (staff see what did not arrive);
+        the person is asked, if Telegram lets us, to send /start to see where they are.
+        """
+        description = error if isinstance(error, str) else failure_description(error)
         logger.error(
             "reply not delivered", extra={"update_id": update.update_id, "error": description}
         )
         user = update_user(update)
+        language = phone_language(user, self._default_language)
         try:
             async with self._sessions() as session, session.begin():
                 await journal.note_undelivered(
                     session, update_id=update.update_id, error=description
                 )
-            async with self._sessions() as session:
+                if person_id is not None:
+                    await repositories.log_undelivered(
+                        session, person_id=person_id, error=description
+                    )
                 language = await language_for(session, user, self._default_language)
-        except Exception:  # the phone's language will do
-            language = phone_language(user, self._default_language)
-        await _apologise(bot, update, language, template="runtime.undelivered")
+        except Exception as journal_error:  # the database itself may be what failed
+            logger.error(
+                "undelivered reply not noted",
+                extra={"update_id": update.update_id, "error": failure_description(journal_error)},
+            )
+        if bot is not None:
+            await _apologise(bot, update, language, template="runtime.undelivered")
 
 
 class _Duplicate:

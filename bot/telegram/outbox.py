@@ -1,14 +1,19 @@
 """Replies held until the update's transaction has committed, then sent in order.
 
 Handlers put what they send in the update's outbox instead of sending at once, so no
-database connection (on SQLite, the only one) and no PostgreSQL chat lock is held while
-Telegram answers (50-300 ms a request) or while a chart or a PDF is drawn. The
-middleware delivers the outbox after the commit, still under the chat's in-process lock,
-so one chat's replies keep their order.
+database connection (on SQLite, the only one) and no PostgreSQL advisory lock is held
+while Telegram answers (50-300 ms a request) or while a chart or a PDF is drawn. The
+middleware delivers the outbox after the commit, still under the chat's in-process (or
+Redis) lock, so one chat's replies keep their order within a process. Across several
+workers on PostgreSQL without Redis, the advisory lock ends at the commit: replies to two
+updates of one chat handled by two workers within the same moment may arrive in either
+order (the transcript keeps the true order); set REDIS_URL where that matters.
 
 A reply that cannot be delivered no longer undoes the update: what the person said and
-chose is stored, and they are told, if Telegram lets us, to send /start to see where they
-are (see `DatabaseSessionMiddleware`).
+chose is stored, the journal and the transcript note the lost reply, and the person is
+told, if Telegram lets us, to send /start to see where they are (see
+`DatabaseSessionMiddleware`). A crash between the commit and the sending loses the
+replies of the updates in flight in the same way, without the note.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ Delivery = Callable[[], Awaitable[object]]
 class Outbox:
     """What one update will send, in order, once its effect is committed."""
 
-    __slots__ = ("_pending",)
+    __slots__ = ("_pending", "person_id")
 
     def __init__(self) -> None:
         self._pending: list[Delivery] = []
+        # Whose transcript the replies were logged in, to note there if they do not arrive.
+        self.person_id: int | None = None
 
     def __len__(self) -> int:
         return len(self._pending)

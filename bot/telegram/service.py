@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.dashboard import Dashboard
 from bot.dashboard.notify import BotNotifier
 from bot.runtime import Storage
+from bot.storage.engine import keep_wal_checkpointed
 from bot.telegram.commands import register_commands
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
 from bot.telegram.locks import ChatLocks, chat_locks_for
@@ -95,6 +96,9 @@ async def serve(
         access_log=None,
         handle_signals=False,
     )
+    checkpoints = None
+    if storage.dashboard_engine is not None:  # SQLite: checkpoints off the event loop
+        checkpoints = asyncio.create_task(keep_wal_checkpointed(storage.dashboard_engine))
     try:
         await bot.get_me()
         await register_commands(bot)
@@ -128,6 +132,8 @@ async def serve(
             )
     finally:
         drained = await runner.drain(settings.shutdown_grace_seconds)
+        if checkpoints is not None:
+            checkpoints.cancel()
         await web_runner.cleanup()
         await locks.close()
         await bot.session.close()

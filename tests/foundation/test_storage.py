@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import load_settings
 from bot.runtime import Storage, open_storage
 from bot.storage import migrate
-from bot.storage.engine import create_engine, session_factory
+from bot.storage.engine import create_engine, keep_wal_checkpointed, session_factory
 from bot.storage.models import Base, Budget, Person
 
 
@@ -85,11 +85,13 @@ async def test_embedded_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: 
             mode = await connection.scalar(text("PRAGMA journal_mode"))
             timeout = await connection.scalar(text("PRAGMA busy_timeout"))
             keys = await connection.scalar(text("PRAGMA foreign_keys"))
+            checkpoints = await connection.scalar(text("PRAGMA wal_autocheckpoint"))
         await engine.dispose()
-        found.append((mode, keys, timeout))
-    # The inline connection waits for a lock itself, without blocking the event loop.
-    (inline_mode, inline_keys, inline_wait), (mode, keys, timeout) = found
-    assert (inline_mode, inline_keys, inline_wait) == ("wal", 1, 0)
+        found.append((mode, keys, timeout, checkpoints))
+    # The inline connection waits for a lock itself, without blocking the event loop, and
+    # leaves checkpoints (copying, fsync) to a thread.
+    (inline_mode, inline_keys, inline_wait, inline_checkpoints), (mode, keys, timeout, _) = found
+    assert (inline_mode, inline_keys, inline_wait, inline_checkpoints) == ("wal", 1, 0, 0)
     assert (mode, keys) == ("wal", 1)
     assert timeout is not None and timeout >= 1000
     assert path.exists()
@@ -170,3 +172,24 @@ async def test_a_lock_held_elsewhere_is_waited_for_without_freezing_the_loop(
         other.close()
         await engine.dispose()
     assert ticks >= 10  # the loop went on while the statement waited for the lock
+
+
+async def test_wal_checkpoints_are_made_on_a_thread_not_by_the_bots_connection(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "codesign.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    threaded = create_engine(f"sqlite+aiosqlite:///{path}", inline=False)
+    try:
+        await migrate.upgrade(engine)
+        async with session_factory(engine)() as session, session.begin():
+            session.add(Person(telegram_user_id=5, display_name="Ann", conversation={}))
+        # The bot's connection never checkpoints: everything is still in the WAL.
+        unmoved = path.stat().st_size
+        checkpoints = asyncio.create_task(keep_wal_checkpointed(threaded, every=0.01))
+        await asyncio.sleep(0.3)
+        checkpoints.cancel()
+        assert path.stat().st_size > unmoved  # the tables reached the database file
+    finally:
+        await engine.dispose()
+        await threaded.dispose()

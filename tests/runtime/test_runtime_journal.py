@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import SendMessage
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import Update
 from sqlalchemy import func, select
 
@@ -25,7 +25,7 @@ from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
 from bot.telegram.recording import LOCAL_BOT_TOKEN, RecordingSession
 from bot.telegram.runner import UpdateRunner
 from bot.texts import render
-from tests.fake_bot_api import message_update
+from tests.fake_bot_api import message_update, press_update
 
 _ids = itertools.count(9000)
 TYPED = "my neighbour Gwen's phone is 07700 900123"
@@ -174,10 +174,40 @@ async def test_an_undelivered_reply_keeps_the_effect_and_is_not_handled_again(
     runner = UpdateRunner(dispatcher, bot, storage.sessions)
     assert await runner.replay_unfinished() == 0  # handling it again would repeat it
 
+    # Staff see in the transcript that the replies did not arrive.
+    async with storage.sessions() as db:
+        assert person is not None
+        logged = await repositories.conversation_log(db, person_id=person.id)
+    assert [e.kind for e in logged][-1] == "undelivered"
+
     # Telegram is back after one refusal: the person is told how to pick up again.
     session.refuse = 1
     await dispatcher.feed_update(bot, update("/help"))
     assert [m.text for m in session.sent(SendMessage)] == [render("runtime.undelivered", "en")]
+
+
+class RefusingPressAnswers(RecordingSession):
+    """Telegram refuses to answer a press that is too old, as it does after a while."""
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
+        if isinstance(method, AnswerCallbackQuery):
+            raise TelegramBadRequest(method=method, message="Bad Request: query is too old")
+        return await super().make_request(bot, method, timeout)
+
+
+async def test_an_old_press_still_gets_its_reply(storage: Storage) -> None:
+    session = RefusingPressAnswers()
+    bot = Bot(LOCAL_BOT_TOKEN, session=session, default=BOT_DEFAULTS)
+    dispatcher = build_dispatcher(sessions=storage.sessions, journal_updates=True)
+    await dispatcher.feed_update(bot, update("/start"))
+    session.clear()
+    press = Update.model_validate(press_update(next(_ids), "lang:en"))
+    await dispatcher.feed_update(bot, press)
+    async with storage.sessions() as db:
+        entry = await journal.entry(db, update_id=press.update_id)
+    assert entry is not None and entry.status == journal.DONE and entry.error is None
+    texts = [m.text for m in session.sent(SendMessage)]
+    assert texts and render("runtime.undelivered", "en") not in texts
 
 
 async def test_an_update_received_but_cut_off_is_handled_at_the_next_start(
