@@ -130,10 +130,11 @@ async def _search(scratch: Scratch, people: list[int], rng: random.Random) -> li
 
     queries = [COMMON, "lonely", "walk far", "budget plan", *RARE[:10]]
     timings = []
+    sessions = scratch.storage.dashboard_sessions
     for n in range(SEARCHES):
         person_id = rng.choice(people)
         query = queries[n % len(queries)]
-        async with scratch.storage.dashboard_sessions() as session:
+        async with sessions() as session:
             started = time.perf_counter()
             await transcript(session, person_id=person_id, query=query)
             timings.append((time.perf_counter() - started) * 1000)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from bot.storage.inline_sqlite import InlineConnection, inline_creator
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+logger = logging.getLogger("bot.storage")
 
 
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -82,7 +83,6 @@ def connection_limit(engine: AsyncEngine, *, unbounded: int = 64) -> int:
 
 
 WAL_CHECKPOINT_SECONDS = 1.0
-logger = logging.getLogger("bot.storage")
 
 
 async def keep_wal_checkpointed(

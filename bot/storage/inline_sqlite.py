@@ -124,16 +124,13 @@ class InlineConnection:
     """The parts of aiosqlite's connection that SQLAlchemy uses, run in place."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
-        self._conn: sqlite3.Connection | None = connection
-
-    @property
-    def _connection(self) -> sqlite3.Connection | None:  # SQLAlchemy checks it is open
-        return self._conn
+        # The name SQLAlchemy's adapter reads to tell an open connection from a closed one.
+        self._connection: sqlite3.Connection | None = connection
 
     def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
+        if self._connection is None:
             raise ValueError("no active connection")
-        return self._conn
+        return self._connection
 
     @property
     def isolation_level(self) -> str | None:
@@ -141,9 +138,6 @@ class InlineConnection:
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._open().cursor())
-
-    async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
-        return await self.cursor().execute(sql, parameters)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._open().create_function(*args, **kwargs)
@@ -155,15 +149,13 @@ class InlineConnection:
         self._open().rollback()
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.stop()
 
     def stop(self) -> None:
-        """Close at once (SQLAlchemy's terminate)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Close at once (also SQLAlchemy's terminate)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def inline_creator(database: str) -> Any:

@@ -128,20 +128,13 @@ async def begin_handling(
     # One statement: insert the claim, or take over a received or failed row; a done row
     # is left alone and nothing comes back. (A read, then a write, cost two round trips
     # and an ORM object on every update.) The statement is built once per database.
-    claim = _CLAIMS.get(session.get_bind().dialect.name)
-    if claim is None:
-        claim = _claim_statement(session)
+    claim = _CLAIMS[session.get_bind().dialect.name]
     params = {"p_update_id": update_id, "p_chat_id": chat_id, "p_kind": kind, "p_now": utcnow()}
     return (await session.execute(claim, params)).first() is not None
 
 
-_CLAIMS: dict[str, Any] = {}
-
-
-def _claim_statement(session: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, in the session's database's dialect."""
-    name = session.get_bind().dialect.name
-    upsert = postgresql.insert if name == "postgresql" else sqlite.insert
+def _claim_statement(upsert: Any) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, with `upsert` a dialect's insert."""
     table = table_of(TelegramUpdate)
     now = bindparam("p_now", type_=DateTime(timezone=True))
     insert = upsert(table).values(
@@ -153,7 +146,7 @@ def _claim_statement(session: AsyncSession) -> Any:
         received_at=now,
         finished_at=now,
     )
-    claim = insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         index_elements=[table.c.update_id],
         set_={
             "status": DONE,
@@ -164,8 +157,12 @@ def _claim_statement(session: AsyncSession) -> Any:
         },
         where=table.c.status != DONE,
     ).returning(table.c.update_id)
-    _CLAIMS[name] = claim
-    return claim
+
+
+_CLAIMS = {
+    "postgresql": _claim_statement(postgresql.insert),
+    "sqlite": _claim_statement(sqlite.insert),
+}
 
 
 async def record_failure(
