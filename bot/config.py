@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         le=600,
         description="How long updates in flight may run on after SIGTERM or SIGINT",
     )
+    drawing_processes: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Processes drawing charts and PDFs (0: a thread of the bot's own process)",
+    )
     bot_username: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$",

@@ -43,10 +43,13 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     # aiogram takes seconds to import: only the commands that talk to people pay for it.
     from aiogram.types import User
 
+    from bot import attachments
     from bot.commands._runtime import storage_for
     from bot.local_chat import LocalChat
     from bot.telegram.dispatcher import build_dispatcher
 
+    attachments.use_drawing_processes(settings.drawing_processes)
+    attachments.start_drawing()  # its font is ready by the time the budget is shown
     async with storage_for(settings, apply_migrations=True) as storage:
         dispatcher = build_dispatcher(
             sessions=storage.sessions,
@@ -60,4 +63,5 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
             print("codesign-bot local chat. Type /start to begin; Ctrl-D to leave.", flush=True)
         await chat.run(sys.stdin, interactive=interactive)
         await chat.bot.session.close()
+    attachments.stop_drawing()
     return 0

@@ -19,6 +19,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiohttp import web
 
+from bot import attachments
 from bot.config import Settings
 from bot.dashboard import Dashboard
 from bot.dashboard.notify import BotNotifier
@@ -96,6 +97,8 @@ async def serve(
         access_log=None,
         handle_signals=False,
     )
+    attachments.use_drawing_processes(settings.drawing_processes)
+    attachments.start_drawing()
     checkpoints = None
     if storage.dashboard_engine is not None:  # SQLite: checkpoints off the event loop
         checkpoints = asyncio.create_task(keep_wal_checkpointed(storage.dashboard_engine))
@@ -137,6 +140,7 @@ async def serve(
         await web_runner.cleanup()
         await locks.close()
         await bot.session.close()
+        await asyncio.to_thread(attachments.stop_drawing)
         logger.info("bot stopped", extra={"drained": drained})
 
 

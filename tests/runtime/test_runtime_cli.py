@@ -28,6 +28,7 @@ RUNTIME_ENV = (
     "WEB_PORT",
     "REDIS_URL",
     "SHUTDOWN_GRACE_SECONDS",
+    "DRAWING_PROCESSES",
 )
 
 
@@ -82,6 +83,8 @@ def test_a_database_behind_the_code_is_one_line(
         ("WEB_PORT", "70000", "65535"),
         ("REDIS_URL", "http://127.0.0.1:6379", "redis://"),
         ("SHUTDOWN_GRACE_SECONDS", "0", "greater than 0"),
+        ("DRAWING_PROCESSES", "-1", "greater than or equal to 0"),
+        ("DRAWING_PROCESSES", "two", "integer"),
         ("BOT_API_BASE_URL", "127.0.0.1:8081", "http://"),
     ],
 )
@@ -101,6 +104,7 @@ def test_runtime_defaults(env: Path) -> None:
     assert (settings.web_host, settings.web_port) == ("127.0.0.1", 8080)
     assert settings.webhook_path == "/telegram/webhook"
     assert settings.shutdown_grace_seconds == 10
+    assert settings.drawing_processes == 1
     assert load_settings(webhook_url="https://bot.example.org/").webhook_url == (
         "https://bot.example.org"
     )
