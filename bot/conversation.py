@@ -164,13 +164,15 @@ async def respond(
     party = await _party(session, sender)
     who, subject = party.who, party.subject
     before = Conversation.from_data(dict(subject.data))
+    step_before = before.step
     services = ConversationServices(council_data(), session, who, invite_valid_for=invite_valid_for)
-    outcome = await flow.handle(before, event, services, party.actor)
+    # Made from the stored form for this event alone: the flow may work on it in place.
+    outcome = await flow.handle(before, event, services, party.actor, owned=True)
     after = outcome.conversation
     language = party.language if party.actor.is_carer else after.language or subject.language
     shared = {"name": subject.display_name}
     messages = [render_reply(reply, language, shared) for reply in outcome.replies]
-    logged = [_logged_in(event, before.step)]
+    logged = [_logged_in(event, step_before)]
     logged += [
         LoggedEvent("out", "message", after.step, message.text, {"template": reply.template})
         for message, reply in zip(messages, outcome.replies, strict=True)

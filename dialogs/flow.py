@@ -1448,11 +1448,21 @@ GLOBAL_PRESSES: dict[str, PressHandler] = {
 
 
 async def handle(
-    conversation: Conversation, event: Event, services: Services, actor: Actor = PERSON
+    conversation: Conversation,
+    event: Event,
+    services: Services,
+    actor: Actor = PERSON,
+    *,
+    owned: bool = False,
 ) -> Outcome:
-    """Answer one event. The conversation given is not changed; the outcome holds the new one."""
-    # A copy to work on, through the stored form (half the time of copy.deepcopy).
-    turn = Turn(Conversation.from_data(conversation.to_data()), services, actor)
+    """Answer one event; the outcome holds the new conversation.
+
+    The conversation given is not changed, unless `owned`: then the caller hands it over
+    (it was made for this event alone) and the flow works on it without a copy.
+    """
+    # Otherwise a copy to work on, through the stored form (half the time of copy.deepcopy).
+    working = conversation if owned else Conversation.from_data(conversation.to_data())
+    turn = Turn(working, services, actor)
     if not permitted(actor, event):
         turn.notice = "carer.notice_not_allowed"
         turn.reprompt("carer.not_allowed", scope=(actor.scope or Scope.VIEW).value)

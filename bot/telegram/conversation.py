@@ -1,12 +1,14 @@
 """Handlers for the conversation: translate an update into a dialog event, answer, send.
 
-The answer is worked out and stored in the update's transaction; sending it (and drawing
-a chart or a PDF) waits in the outbox until the transaction has committed.
+The answer is worked out and stored in the update's transaction; sending it waits in the
+outbox until the transaction has committed. Its charts and PDFs start being drawn (in the
+drawing process) as soon as the answer is known, beside the commit.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from functools import partial
 
@@ -42,12 +44,28 @@ def message_event(message: Message) -> Event:
     return Text(text)
 
 
-async def _send(bot: Bot, chat_id: int, answer: Answer) -> None:
-    for rendered in answer.messages:
+def _send_later(outbox: Outbox, bot: Bot, chat_id: int, answer: Answer) -> None:
+    """Put the answer in the outbox; its charts and PDFs start being drawn now, so the
+    drawing process works while this update's transaction commits."""
+    drawings = {
+        number: outbox.start(drawn_attachment(rendered.attachment, rendered.language))
+        for number, rendered in enumerate(answer.messages)
+        if rendered.attachment is not None
+    }
+    outbox.later(partial(_send, bot, chat_id, answer, drawings))
+
+
+async def _send(
+    bot: Bot,
+    chat_id: int,
+    answer: Answer,
+    drawings: Mapping[int, Awaitable[tuple[str, bytes, str]]],
+) -> None:
+    for number, rendered in enumerate(answer.messages):
         if rendered.attachment is None:
             await send_text(bot, chat_id, rendered.text, reply_markup=inline_keyboard(rendered))
             continue
-        name, content, caption = await drawn_attachment(rendered.attachment, rendered.language)
+        name, content, caption = await drawings[number]
         upload = BufferedInputFile(content, filename=name)
         # The numbers go in a real message too: some screen readers skip captions.
         if rendered.attachment.kind == "budget_chart":
@@ -70,7 +88,7 @@ async def on_message(
         invite_valid_for=invite_valid_for,
     )
     outbox.person_id = answer.person_id
-    outbox.later(partial(_send, bot, message.chat.id, answer))
+    _send_later(outbox, bot, message.chat.id, answer)
 
 
 async def on_press(
@@ -88,7 +106,7 @@ async def on_press(
     )
     outbox.person_id = answer.person_id
     outbox.later(partial(_answer_press, callback, answer.notice))
-    outbox.later(partial(_send, bot, callback.from_user.id, answer))
+    _send_later(outbox, bot, callback.from_user.id, answer)
 
 
 async def _answer_press(callback: CallbackQuery, notice: str | None) -> None:

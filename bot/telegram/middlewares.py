@@ -92,6 +92,14 @@ class DatabaseSessionMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         outbox = data["outbox"] = Outbox()
+        try:
+            return await self._handle(handler, event, data, outbox)
+        finally:
+            outbox.discard()  # what a failure left undelivered (drawings are cancelled)
+
+    async def _handle(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any], outbox: Outbox
+    ) -> Any:
         if not isinstance(event, Update):
             result = await self._run(handler, event, data, key=0)
             await outbox.deliver()

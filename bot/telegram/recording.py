@@ -7,6 +7,7 @@ dispatcher, routers and middlewares: only the last hop to Telegram is replaced.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,14 +28,15 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, Document, InputFile, Message, PhotoSize, User
-from pydantic import TypeAdapter
+from aiogram.types import InputFile, User
+from pydantic import BaseModel, TypeAdapter
 
 # Not a secret: a well-formed token for a bot that never talks to Telegram.
 LOCAL_BOT_TOKEN = "1000000001:local-chat-mode-no-telegram"  # noqa: S105
 LOCAL_BOT_USER = User(
     id=1000000001, is_bot=True, first_name="codesign-bot", username="codesign_bot"
 )
+_LOCAL_BOT_USER_JSON = LOCAL_BOT_USER.model_dump(exclude_none=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +102,19 @@ class RecordingSession(BaseSession):
         self.requests.clear()
 
     def _message(self, chat_id: Any, **fields: Any) -> dict[str, Any]:
-        chat = Chat(id=int(chat_id), type="private")
-        return Message(
-            message_id=next(self._message_ids),
-            date=datetime.now(UTC),
-            chat=chat,
-            from_user=LOCAL_BOT_USER,
-            **fields,
-        ).model_dump()
+        """The message as Telegram's JSON answer has it (validated once, as a real answer is)."""
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(chat_id), "type": "private"},
+            "from": _LOCAL_BOT_USER_JSON,
+        }
+        for name, value in fields.items():
+            if value is not None:
+                message[name] = (
+                    value.model_dump(exclude_none=True) if isinstance(value, BaseModel) else value
+                )
+        return message
 
     def _result_for(self, method: TelegramMethod[Any]) -> Any:
         match method:
@@ -118,10 +125,10 @@ class RecordingSession(BaseSession):
                     method.chat_id, text=method.text, reply_markup=method.reply_markup
                 )
             case SendPhoto():
-                photo = PhotoSize(file_id="local", file_unique_id="local", width=1, height=1)
+                photo = {"file_id": "local", "file_unique_id": "local", "width": 1, "height": 1}
                 return self._message(method.chat_id, photo=[photo], caption=method.caption)
             case SendDocument():
-                document = Document(file_id="local", file_unique_id="local")
+                document = {"file_id": "local", "file_unique_id": "local"}
                 return self._message(method.chat_id, document=document, caption=method.caption)
             case EditMessageText():
                 return self._message(

@@ -10,6 +10,7 @@ period, close the web server and the bot session. The caller closes the database
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -110,6 +111,10 @@ async def serve(
         await site.start()
         port = _bound_port(web_runner, settings.web_port)
         await runner.replay_unfinished()
+        # What start-up made (modules, templates, the dispatcher) lives as long as the
+        # process: moved out of the collector's sight, a full collection no longer walks
+        # it (in the benchmark one took 0.5 s, stalling every chat).
+        gc.freeze()
         mode = "webhook" if webhook is not None else "polling"
         logger.info("bot started", extra={"mode": mode, "web_port": port})
         if on_started is not None:
@@ -135,6 +140,7 @@ async def serve(
             )
     finally:
         drained = await runner.drain(settings.shutdown_grace_seconds)
+        gc.unfreeze()
         if checkpoints is not None:
             checkpoints.cancel()
         await web_runner.cleanup()

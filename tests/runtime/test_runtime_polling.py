@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -52,9 +53,12 @@ async def log_rows(storage: Storage) -> int:
 async def test_an_update_is_fetched_answered_and_journaled(
     clean_env: Path, storage: Storage, fake: FakeBotAPI
 ) -> None:
+    gc.unfreeze()
     async with serving(settings_for(fake, storage), storage):
+        assert gc.get_freeze_count() > 0, "start-up's objects are out of the collector's way"
         fake.push_update(message_update(500, "/start", first_name="<b>Ann</b>"))
         sent = await fake.wait_for("sendMessage")
+    assert gc.get_freeze_count() == 0
     assert sent[0].chat_id == 42
     assert all("<b>Ann</b>" not in text for text in fake.sent_texts())  # escaped or absent
     assert [c.method for c in fake.calls][:2] == ["getMe", "setMyCommands"]
