@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 
 from bench.common import BACKENDS, PeakRss, Row, percentile, progress, scratch_database, verdict
 from bench.script import Step, people_updates, pilot_script
+from bot import attachments
 from bot.logging_setup import configure_logging
 from bot.storage.engine import keep_wal_checkpointed
 from bot.storage.journal import DONE, TelegramUpdate
@@ -176,6 +177,7 @@ def _latency_text(result: RunResult) -> str:
 
 
 async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
+    attachments.start_drawing()  # as `codesign run` does: the drawing process is ready
     progress("conversation: walking the pilot conversation for the script")
     script: list[Step] = await pilot_script()
     per_person = len(script)
