@@ -6,10 +6,15 @@ The caption or message beside each carries the same numbers as text, for screen 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import io
 import json
 import logging
 import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -30,17 +35,32 @@ logger = logging.getLogger(__name__)
 _LETTERS = [*range(0x20, 0x250), *range(0x2010, 0x2060), 0x20AC, 0x2122, 0x2190, 0x2192]
 
 
+# In a drawing process, the folder its parent made (given by `_drawing_process_started`).
+_given_font_folder: Path | None = None
+
+
+@cache
+def _font_folder() -> Path:
+    """Where the cut-down font is kept: one private folder per bot process, shared with its
+    drawing processes, removed when the bot stops (a drawing process that is killed leaves
+    nothing behind)."""
+    if _given_font_folder is not None:
+        return _given_font_folder
+    folder = Path(tempfile.mkdtemp(prefix="codesign-fonts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 @cache
 def _font_path() -> Path:
-    """DejaVu Sans cut down to `_LETTERS`, made once per process in a private folder.
+    """DejaVu Sans cut down to `_LETTERS`, made once in `_font_folder()`.
 
     matplotlib ships DejaVu Sans, which has every Welsh letter; no system font is needed.
     The whole font has 6,000 glyphs: reading it cost fpdf2 half of every PDF's time.
     """
-    import atexit
-    import shutil
-    import tempfile
-
+    path = _font_folder() / "DejaVuSans-Latin.ttf"
+    if path.exists():  # made by the bot's process or another drawing process
+        return path
     import matplotlib
     from fontTools import subset
 
@@ -53,10 +73,9 @@ def _font_path() -> Path:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=_LETTERS)
     subsetter.subset(font)
-    folder = Path(tempfile.mkdtemp(prefix="codesign-fonts-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # no folder left per process
-    path = folder / "DejaVuSans-Latin.ttf"
-    subset.save_font(font, str(path), options)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    subset.save_font(font, str(partial), options)
+    os.replace(partial, path)  # whole or not at all, when two processes make it at once
     return path
 
 
@@ -196,10 +215,15 @@ _THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attachments")
 _drawing_processes = 1
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
-# After the drawing process dies, attachments are drawn on the thread for this long before a
-# new process is tried (a process that cannot start must not cost every chart its attempt).
+# After the drawing process dies or cannot start, attachments are drawn on the thread for
+# this long before a new process is tried (a process that cannot start must not cost every
+# chart its attempt).
 RESTART_AFTER_SECONDS = 30.0
 _broken_at: float | None = None
+# How starting a process, or handing it work, fails: no /dev/shm or semaphores
+# (NotImplementedError, ImportError), a process or file limit (OSError), a pool being
+# stopped (RuntimeError).
+_CANNOT_START = (OSError, NotImplementedError, ImportError, RuntimeError)
 
 
 def use_drawing_processes(count: int) -> None:
@@ -213,40 +237,79 @@ def use_drawing_processes(count: int) -> None:
 
 
 def start_drawing() -> None:
-    """Start the drawing processes now (they build their font), not at the first chart."""
+    """Start the drawing processes now (they build their font), not at the first chart.
+
+    A process that cannot start is logged, and attachments are drawn on a thread."""
     pool = _drawing_pool()
-    if pool is not None:
+    if pool is None:
+        return
+    try:
         pool.submit(_font_path)
+    except _CANNOT_START as error:
+        _forget_pool(pool, error)
 
 
 def stop_drawing() -> None:
-    """Stop the drawing processes (a chart being drawn is finished first)."""
+    """Stop the drawing processes, once what they were given is drawn."""
     global _pool
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
+
+
+def drawing_process_ids() -> list[int]:
+    """The process ids of the drawing processes running now (none before the first chart,
+    with `use_drawing_processes(0)`, or while attachments are drawn on the thread)."""
+    with _pool_lock:
+        pool = _pool
+    return sorted(getattr(pool, "_processes", None) or ())
+
+
+def _drawing_process_started(font_folder: str) -> None:
+    """Set up a drawing process: its font in the bot's folder, and Ctrl-C left to the bot
+    (the terminal sends it to both; the bot stops its drawing processes itself, after the
+    updates in flight are finished)."""
+    global _given_font_folder
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _given_font_folder = Path(font_folder)
 
 
 def _drawing_pool() -> ProcessPoolExecutor | None:
-    global _pool
+    global _pool, _broken_at
     with _pool_lock:
         if _broken_at is not None and time.monotonic() - _broken_at < RESTART_AFTER_SECONDS:
             return None
         if _pool is None and _drawing_processes:
-            _pool = ProcessPoolExecutor(
-                _drawing_processes, mp_context=multiprocessing.get_context("spawn")
-            )
+            try:
+                _pool = ProcessPoolExecutor(
+                    _drawing_processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_drawing_process_started,
+                    initargs=(str(_font_folder()),),
+                )
+            except _CANNOT_START as error:
+                _broken_at = time.monotonic()
+                _log_drawing_on_thread(error)
         return _pool
 
 
-def _forget_pool(broken: ProcessPoolExecutor) -> None:
+def _forget_pool(broken: ProcessPoolExecutor, error: BaseException) -> None:
     global _pool, _broken_at
     with _pool_lock:
         if _pool is broken:
             _pool = None
             _broken_at = time.monotonic()
+    _log_drawing_on_thread(error)
     broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _log_drawing_on_thread(error: BaseException) -> None:
+    logger.warning(
+        "the drawing process stopped or could not start (%s); drawing on a thread for %.0f s",
+        error,
+        RESTART_AFTER_SECONDS,
+    )
 
 
 async def drawn_attachment(attachment: Attachment, language: str) -> tuple[str, bytes, str]:
@@ -261,13 +324,14 @@ async def drawn_attachment(attachment: Attachment, language: str) -> tuple[str, 
     pool = _drawing_pool()
     if pool is not None:
         try:
-            return name, await loop.run_in_executor(pool, attachment_content, *drawing), caption
-        except BrokenProcessPool:
-            logger.warning(
-                "the drawing process stopped; drawing on a thread for %.0f s",
-                RESTART_AFTER_SECONDS,
-            )
-            _forget_pool(pool)
+            drawn = loop.run_in_executor(pool, attachment_content, *drawing)
+        except _CANNOT_START as error:
+            _forget_pool(pool, error)
+        else:
+            try:
+                return name, await drawn, caption
+            except BrokenProcessPool as error:
+                _forget_pool(pool, error)
     return name, await loop.run_in_executor(_THREAD, attachment_content, *drawing), caption
 
 

@@ -50,18 +50,22 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     attachments.use_drawing_processes(settings.drawing_processes)
     attachments.start_drawing()  # its font is ready by the time the budget is shown
-    async with storage_for(settings, apply_migrations=True) as storage:
-        dispatcher = build_dispatcher(
-            sessions=storage.sessions,
-            default_language=settings.default_language,
-            link_code_days=settings.link_code_days,
-        )
-        user = User(id=args.user, is_bot=False, first_name=args.name, language_code=args.language)
-        chat = LocalChat(dispatcher, user=user, files_dir=settings.data_dir / "chat-files")
-        interactive = sys.stdin.isatty()
-        if interactive:
-            print("codesign-bot local chat. Type /start to begin; Ctrl-D to leave.", flush=True)
-        await chat.run(sys.stdin, interactive=interactive)
-        await chat.bot.session.close()
-    attachments.stop_drawing()
+    try:
+        async with storage_for(settings, apply_migrations=True) as storage:
+            dispatcher = build_dispatcher(
+                sessions=storage.sessions,
+                default_language=settings.default_language,
+                link_code_days=settings.link_code_days,
+            )
+            user = User(
+                id=args.user, is_bot=False, first_name=args.name, language_code=args.language
+            )
+            chat = LocalChat(dispatcher, user=user, files_dir=settings.data_dir / "chat-files")
+            interactive = sys.stdin.isatty()
+            if interactive:
+                print("codesign-bot local chat. Type /start to begin; Ctrl-D to leave.", flush=True)
+            await chat.run(sys.stdin, interactive=interactive)
+            await chat.bot.session.close()
+    finally:  # the drawing process ends with the chat, whatever happened
+        attachments.stop_drawing()
     return 0

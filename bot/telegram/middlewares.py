@@ -115,6 +115,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             try:
                 result = await self._run(handler, event, data, key=key)
             except Exception as error:
+                outbox.discard()  # its drawings stop now, not after the apology
                 await self._keep_failed(event, data["bot"], error)
                 _log_outcome(event, "failed", started)
                 return None

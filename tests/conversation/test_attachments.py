@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import multiprocessing
+import os
+import signal
+import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -52,18 +58,22 @@ async def test_the_chart_is_a_palette_png_in_the_chart_colours(drawing: None) ->
 async def test_attachments_are_drawn_in_a_separate_process(drawing: None) -> None:
     attachments.use_drawing_processes(1)
     await attachments.drawn_attachment(CHART, "en")
-    assert multiprocessing.active_children(), "a drawing process is running"
+    (drawer,) = attachments.drawing_process_ids()
+    assert drawer != os.getpid()
+    assert drawer in {child.pid for child in multiprocessing.active_children()}
     attachments.use_drawing_processes(0)  # stops it
-    assert not multiprocessing.active_children()
+    assert attachments.drawing_process_ids() == []
+    assert drawer not in {child.pid for child in multiprocessing.active_children()}
     _, png, _ = await attachments.drawn_attachment(CHART, "en")
-    assert not multiprocessing.active_children(), "0: drawn on a thread of this process"
+    assert attachments.drawing_process_ids() == [], "0: drawn on a thread of this process"
     assert png.startswith(b"\x89PNG")
 
 
 def _kill_drawing_processes() -> None:
-    for child in multiprocessing.active_children():
-        child.kill()
-        child.join()
+    for pid in attachments.drawing_process_ids():
+        os.kill(pid, signal.SIGKILL)
+    for child in multiprocessing.active_children():  # reaped, so the pool sees them gone
+        child.join(timeout=0.1)
 
 
 async def test_a_chart_still_arrives_when_the_drawing_process_dies(
@@ -71,16 +81,79 @@ async def test_a_chart_still_arrives_when_the_drawing_process_dies(
 ) -> None:
     attachments.use_drawing_processes(1)
     _, first, _ = await attachments.drawn_attachment(CHART, "en")
+    (killed,) = attachments.drawing_process_ids()
     _kill_drawing_processes()
     _, second, _ = await attachments.drawn_attachment(CHART, "en")
     assert second == first, "drawn on a thread while the process was gone"
     _, third, _ = await attachments.drawn_attachment(CHART, "en")
     assert third == first
-    assert not multiprocessing.active_children(), "no new process during the cool-down"
+    assert attachments.drawing_process_ids() == [], "no new process during the cool-down"
     monkeypatch.setattr(attachments, "RESTART_AFTER_SECONDS", 0.0)
     _, fourth, _ = await attachments.drawn_attachment(CHART, "en")
     assert fourth == first
-    assert multiprocessing.active_children(), "after it, a new drawing process"
+    (restarted,) = attachments.drawing_process_ids()
+    assert restarted != killed, "after it, a new drawing process"
+
+
+async def test_ctrl_c_is_left_to_the_bot_not_the_drawing_process(drawing: None) -> None:
+    """The terminal sends Ctrl-C to the drawing process too; the bot, still finishing the
+    updates in flight, stops it afterwards."""
+    attachments.use_drawing_processes(1)
+    _, first, _ = await attachments.drawn_attachment(CHART, "en")
+    (drawer,) = attachments.drawing_process_ids()
+    os.kill(drawer, signal.SIGINT)
+    await asyncio.sleep(0.2)
+    _, second, _ = await attachments.drawn_attachment(CHART, "en")
+    assert second == first
+    assert attachments.drawing_process_ids() == [drawer], "the same process drew it"
+
+
+class _NoSemaphores(ProcessPoolExecutor):
+    """A machine without /dev/shm: the standard library cannot make a process pool."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise NotImplementedError("no working sem_open on this machine")
+
+
+async def test_charts_are_drawn_on_a_thread_when_no_process_can_start(
+    drawing: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(attachments, "ProcessPoolExecutor", _NoSemaphores)
+    attachments.use_drawing_processes(1)
+    attachments.start_drawing()  # as the bot starts: no error, a warning
+    assert "could not start" in caplog.text
+    _, png, caption = await attachments.drawn_attachment(CHART, "en")
+    assert png.startswith(b"\x89PNG") and "£7,036.25" in caption
+    assert attachments.drawing_process_ids() == []
+
+
+def _font_folders(folder: Path) -> set[str]:
+    """What is in the one font folder under `folder` (there must be exactly one)."""
+    (fonts,) = folder.glob("codesign-fonts-*")
+    return {path.name for path in fonts.iterdir()}
+
+
+async def test_drawing_processes_share_one_font_folder_and_leave_none_behind(
+    drawing: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # for the drawing processes
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # for this one
+    monkeypatch.setattr(attachments, "RESTART_AFTER_SECONDS", 0.0)
+    attachments._font_folder.cache_clear()
+    attachments._font_path.cache_clear()
+    try:
+        attachments.use_drawing_processes(1)
+        for _ in range(2):  # a process, killed; the thread; a new process
+            await attachments.drawn_attachment(CHART, "en")
+            _kill_drawing_processes()
+            await attachments.drawn_attachment(CHART, "en")
+        await attachments.drawn_attachment(CHART, "en")
+        assert attachments.drawing_process_ids()
+        assert _font_folders(tmp_path) == {"DejaVuSans-Latin.ttf"}
+    finally:
+        attachments.use_drawing_processes(1)
+        attachments._font_folder.cache_clear()
+        attachments._font_path.cache_clear()
 
 
 def test_drawing_processes_cannot_be_negative() -> None:
