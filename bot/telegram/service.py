@@ -145,8 +145,9 @@ async def serve(
         try:
             drained = await runner.drain(settings.shutdown_grace_seconds)
             gc.unfreeze()
-            if checkpoints is not None:
+            if checkpoints is not None:  # stopped, its connection back in the pool
                 checkpoints.cancel()
+                await asyncio.gather(checkpoints, return_exceptions=True)
             await web_runner.cleanup()
             await locks.close()
             await bot.session.close()

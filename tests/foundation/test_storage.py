@@ -189,6 +189,7 @@ async def test_wal_checkpoints_are_made_on_a_thread_not_by_the_bots_connection(
         checkpoints = asyncio.create_task(keep_wal_checkpointed(threaded, every=0.01))
         await asyncio.sleep(0.3)
         checkpoints.cancel()
+        await asyncio.gather(checkpoints, return_exceptions=True)  # its connection returned
         assert path.stat().st_size > unmoved  # the tables reached the database file
     finally:
         await engine.dispose()
