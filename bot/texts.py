@@ -48,9 +48,14 @@ def _template(key: str, language: str) -> Template:
     if language not in LANGUAGES:
         raise UnknownTemplate(f"no language {language!r}")
     try:
-        return environment().get_template(template_path(key, language))
+        template = environment().get_template(template_path(key, language))
     except TemplateNotFound:
         raise UnknownTemplate(f"no template {key!r} in {language!r}") from None
+    # Jinja gives each template its globals as a ChainMap over the environment's, which it
+    # reads key by key twice for every render (a twentieth of an update's time). Nothing
+    # adds globals after start-up: one plain dict reads the same, several times faster.
+    template.globals = dict(template.globals)
+    return template
 
 
 def render(key: str, language: str, context: Mapping[str, Any] | None = None) -> str:
