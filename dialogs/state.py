@@ -121,19 +121,30 @@ class Conversation:
 
 
 @cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names; None for any other type."""
+    return tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: Any) -> Any:
     """What `dataclasses.asdict` gives for the values kept here, without deep-copying each
-    string and number (asdict was a tenth of an update's time, saved after every step)."""
-    if value is None or isinstance(value, str | int | float):
+    string and number (asdict was a tenth of an update's time, saved after every step).
+    Looked up by exact type first: the state is saved after every step."""
+    kind: type = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is list:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if isinstance(value, str | int | float):  # an enum's member, say: kept as it is
         return value
     if isinstance(value, list):
         return [_plain(item) for item in value]
-    if isinstance(value, dict) and type(value) is dict:
-        return {_plain(key): _plain(item) for key, item in value.items()}
-    if is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
     return copy.deepcopy(value)  # anything else, as asdict would

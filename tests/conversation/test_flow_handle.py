@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from dialogs import flow
 from dialogs.events import Command, Press
-from dialogs.state import Conversation
+from dialogs.state import Budget, Conversation, Draft, Goal, PlanItem
 
 
 class NoServices:
@@ -29,3 +30,28 @@ async def test_an_owned_conversation_is_worked_on_in_place() -> None:
     started = (await flow.handle(Conversation(), Command("start"), NoServices())).conversation
     outcome = await flow.handle(started, Press("lang:cy"), NoServices(), owned=True)
     assert outcome.conversation is started and started.language == "cy"
+
+
+def test_the_stored_state_is_what_asdict_gives_and_reads_back() -> None:
+    budget = Budget(
+        "estimate", "adult-2026", 703_625, 13_531, points=41, lines=[{"area": "x", "p": 3}]
+    )
+    conversation = Conversation(
+        step="plan",
+        language="cy",
+        consent=True,
+        budget=budget,
+        answers={"mobility": "2", "meals": "1"},
+        goals=[Goal(1, "Mynd i'r clwb garddio", ["physical_health", "recreation"])],
+        items=[PlanItem(2, 1, "Gardening club", "garden-1", 500, "per_session", "1.5")],
+        history=["goals", "ideas"],
+        draft=Draft(goal_text="Nofio", goal_areas=["physical_health"]),
+        next_id=3,
+    )
+    stored = conversation.to_data()
+    assert stored == dataclasses.asdict(conversation)
+    # Copies, not shared: a step changing the state must not change what was stored.
+    assert stored["budget"]["lines"] is not budget.lines
+    assert stored["budget"]["lines"][0] is not budget.lines[0]
+    assert stored["answers"] is not conversation.answers
+    assert Conversation.from_data(stored) == conversation
