@@ -314,7 +314,7 @@ def _log_drawing_on_thread(error: BaseException) -> None:
 
 async def drawn_attachment(attachment: Attachment, language: str) -> tuple[str, bytes, str]:
     """The file name, bytes and caption (the same numbers, as text) of an attachment, drawn
-    off the event loop: in the drawing process, or on a thread if that process died."""
+    off the event loop: in the drawing process, or on a thread if it died or cannot start."""
     name = _FILE_NAMES.get(attachment.kind)
     if name is None:
         raise ValueError(f"unknown attachment {attachment.kind!r}")
