@@ -136,7 +136,7 @@ def _plain(value: Any) -> Any:
     kind: type = type(value)
     if kind in _ATOMS:
         return value
-    if kind is list:
+    if isinstance(value, list):
         return [_plain(item) for item in value]
     if kind is dict:
         return {_plain(key): _plain(item) for key, item in value.items()}
@@ -145,6 +145,4 @@ def _plain(value: Any) -> Any:
         return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, str | int | float):  # an enum's member, say: kept as it is
         return value
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
     return copy.deepcopy(value)  # anything else, as asdict would
