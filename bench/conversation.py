@@ -38,7 +38,7 @@ from bench.common import BACKENDS, PeakRss, Row, percentile, progress, scratch_d
 from bench.script import Step, people_updates, pilot_script
 from bot import attachments
 from bot.logging_setup import configure_logging
-from bot.storage.engine import keep_wal_checkpointed
+from bot.storage.engine import keep_sqlite_tidy
 from bot.storage.journal import DONE, TelegramUpdate
 from bot.storage.models import Plan
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
@@ -206,11 +206,13 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
     for backend in BACKENDS:
         async with scratch_database(backend) as scratch:
             locks = chat_locks_for(database_backend=backend, redis_url=None)
-            # As `codesign run` does on SQLite: WAL checkpoints on a thread, off the loop.
+            # As `codesign run` does on SQLite: the search index filled in batches, and WAL
+            # checkpoints on a thread, off the loop.
             dashboard = scratch.storage.dashboard_engine
-            checkpoints = (
-                asyncio.create_task(keep_wal_checkpointed(dashboard)) if dashboard else None
-            )
+            checkpoints = None
+            if dashboard is not None:
+                tidy = keep_sqlite_tidy(scratch.storage.engine, dashboard)
+                checkpoints = asyncio.create_task(tidy)
             dispatcher = build_dispatcher(
                 sessions=scratch.storage.sessions, locks=locks, journal_updates=True
             )

@@ -28,6 +28,7 @@ from bot.storage.models import (
     Person,
     Plan,
 )
+from bot.storage.search_index import index_new_messages
 from bot.storage.staff import (
     ROLES,
     CaseloadAssignment,
@@ -403,6 +404,8 @@ async def transcript(
     terms = search_terms(query)
     where: list[Any] = [ConversationEvent.person_id == person_id]
     if terms:
+        # Messages of the last moments may still wait for the SQLite index: add them first.
+        await index_new_messages(session)
         where.append(_matching(session, terms))
     total = int(
         await session.scalar(select(func.count()).select_from(ConversationEvent).where(*where)) or 0

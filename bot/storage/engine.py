@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.storage.inline_sqlite import InlineConnection, inline_creator
+from bot.storage.search_index import index_in_batches
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 logger = logging.getLogger("bot.storage")
@@ -30,7 +31,7 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={0 if inline else SQLITE_BUSY_TIMEOUT_MS}")
-    if inline:  # checkpoints copy and fsync: done on a thread by keep_wal_checkpointed
+    if inline:  # checkpoints copy and fsync: done on a thread by keep_sqlite_tidy
         cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -85,19 +86,27 @@ def connection_limit(engine: AsyncEngine, *, unbounded: int = 64) -> int:
 WAL_CHECKPOINT_SECONDS = 1.0
 
 
-async def keep_wal_checkpointed(
-    engine: AsyncEngine, *, every: float = WAL_CHECKPOINT_SECONDS
+async def keep_sqlite_tidy(
+    engine: AsyncEngine, threaded: AsyncEngine, *, every: float = WAL_CHECKPOINT_SECONDS
 ) -> None:
-    """Copy the SQLite write-ahead log into the database file every `every` seconds.
+    """Every `every` seconds: add new messages to the full-text index, then copy the
+    write-ahead log into the database file.
 
-    Run it with a threaded engine (`inline=False`): the bot's inline connection does not
-    checkpoint (the copying and the fsync would stall every chat). PASSIVE: it never
-    waits for readers or writers; what it cannot copy now, it copies next time.
+    `engine` is the bot's (inline) engine: the indexing takes its turn on the bot's own
+    connection, in batches of a millisecond or two (bot.storage.search_index); on another
+    connection it held the write lock while its thread waited for the interpreter lock,
+    stalling every chat. `threaded` (`inline=False`) checkpoints: the copying and the
+    fsync would stall the chats on the inline connection. The checkpoint is PASSIVE: it
+    never waits for readers or writers; what it cannot copy now, it copies next time.
     """
     while True:
         await asyncio.sleep(every)
         try:
-            async with engine.connect() as connection:
+            await index_in_batches(engine)
+        except Exception as error:  # tried again next time; a search indexes what waits
+            logger.warning("search indexing failed", extra={"error": type(error).__name__})
+        try:
+            async with threaded.connect() as connection:
                 await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         except Exception as error:  # tried again next time; the WAL only grows meanwhile
             logger.warning("WAL checkpoint failed", extra={"error": type(error).__name__})

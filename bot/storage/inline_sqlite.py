@@ -17,7 +17,7 @@ transaction, go on. A statement refused with SQLITE_BUSY changed nothing, and in
 sqlite3 module's default transaction control (not autocommit: checked at connect)
 the transaction begins at its first write, where the lock is taken, so trying that
 statement again is safe. WAL checkpoints are left to a threaded connection (see
-`bot.storage.engine.keep_wal_checkpointed`): their copying and fsync would stall the loop.
+`bot.storage.engine.keep_sqlite_tidy`): their copying and fsync would stall the loop.
 
 Not supported, as nothing here needs them: changing the isolation level (AUTOCOMMIT),
 server-side cursors (`AsyncSession.stream`), and URL query options (`?mode=ro`): such an

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.dashboard import Dashboard
 from bot.dashboard.notify import BotNotifier
 from bot.runtime import Storage
-from bot.storage.engine import keep_wal_checkpointed
+from bot.storage.engine import keep_sqlite_tidy
 from bot.telegram.commands import register_commands
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
 from bot.telegram.locks import ChatLocks, chat_locks_for
@@ -101,8 +101,10 @@ async def serve(
     attachments.use_drawing_processes(settings.drawing_processes)
     attachments.start_drawing()
     checkpoints = None
-    if storage.dashboard_engine is not None:  # SQLite: checkpoints off the event loop
-        checkpoints = asyncio.create_task(keep_wal_checkpointed(storage.dashboard_engine))
+    if storage.dashboard_engine is not None:  # SQLite: search indexing, checkpoints
+        checkpoints = asyncio.create_task(
+            keep_sqlite_tidy(storage.engine, storage.dashboard_engine)
+        )
     try:
         await bot.get_me()
         await register_commands(bot)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import load_settings
 from bot.runtime import Storage, open_storage
 from bot.storage import migrate
-from bot.storage.engine import create_engine, keep_wal_checkpointed, session_factory
+from bot.storage.engine import create_engine, keep_sqlite_tidy, session_factory
 from bot.storage.models import Base, Budget, Person
 
 
@@ -186,7 +186,7 @@ async def test_wal_checkpoints_are_made_on_a_thread_not_by_the_bots_connection(
             session.add(Person(telegram_user_id=5, display_name="Ann", conversation={}))
         # The bot's connection never checkpoints: everything is still in the WAL.
         unmoved = path.stat().st_size
-        checkpoints = asyncio.create_task(keep_wal_checkpointed(threaded, every=0.01))
+        checkpoints = asyncio.create_task(keep_sqlite_tidy(engine, threaded, every=0.01))
         await asyncio.sleep(0.3)
         checkpoints.cancel()
         await asyncio.gather(checkpoints, return_exceptions=True)  # its connection returned
