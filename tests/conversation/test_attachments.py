@@ -159,3 +159,116 @@ async def test_drawing_processes_share_one_font_folder_and_leave_none_behind(
 def test_drawing_processes_cannot_be_negative() -> None:
     with pytest.raises(ValueError, match="negative"):
         attachments.use_drawing_processes(-1)
+
+
+def _plan(goal: str, language: str = "en") -> Attachment:
+    """A confirmed plan as the conversation hands it over (dialogs.flow's summary)."""
+    return Attachment(
+        "plan_pdf",
+        {
+            "acting_for": "self",
+            "budget_annual_pence": 703_625,
+            "budget_weekly_pence": 13_531,
+            "estimate": True,
+            "goals": [{"areas": ["participation"], "proposed_by": "", "text": goal}],
+            "items": [
+                {
+                    "annual_pence": 343_200,
+                    "frequency": "per_session",
+                    "goal": goal,
+                    "name": "Support to get out in the community",
+                    "needs_approval": False,
+                    "proposed_by": "",
+                    "reason": "",
+                    "sessions": "1",
+                    "unit_pence": 6_600,
+                    "weekly_pence": 6_600,
+                }
+            ],
+            "language": language,
+            "left_annual_pence": 360_425,
+            "left_weekly_pence": 6_931,
+            "management": "direct_payment",
+            "over_pence": 0,
+            "planned_annual_pence": 343_200,
+            "planned_weekly_pence": 6_600,
+        },
+    )
+
+
+def _read(pdf: bytes) -> tuple[str, set[str], bool, int]:
+    """A PDF's text, its fonts, whether a font is embedded, and its number of pages."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = {
+        str(font.get_object()["/BaseFont"]).split("+")[-1].lstrip("/")
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    embedded = b"/FontFile2" in pdf
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return text, fonts, embedded, len(reader.pages)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def test_an_english_plan_uses_a_standard_font_and_has_the_whole_plan(
+    drawing: None,
+) -> None:
+    goal = "I’d like to go to the gardening club – with my neighbour “Bob” – on Fridays"
+    name, pdf, caption = await attachments.drawn_attachment(_plan(goal), "en")
+    assert name == "support-plan.pdf" and pdf.startswith(b"%PDF")
+    text, fonts, embedded, pages = _read(pdf)
+    assert fonts == {"Helvetica"} and not embedded and pages == 1
+    assert len(pdf) < 4_000
+    flat = _flat(text)
+    assert goal in flat  # curly quotes and dashes: in the standard fonts' encoding
+    assert "£66.00 a week (£3,432.00 a year)" in flat
+    assert "£7,036.25 a year" in flat and "£7,036.25" in caption
+
+
+async def test_text_beyond_the_standard_fonts_gets_the_embedded_font(drawing: None) -> None:
+    goal = "Mynd i'r clwb garddio gyda fy ŵyr a'm ŷd"  # ŵ and ŷ: not in Windows-1252
+    _, pdf, _ = await attachments.drawn_attachment(_plan(goal, "cy"), "cy")
+    text, fonts, embedded, pages = _read(pdf)
+    assert fonts == {"DejaVuSansBook"} and embedded and pages == 1
+    assert goal in _flat(text)
+    assert "£66.00 yr wythnos" in _flat(text)
+
+
+async def test_a_long_document_breaks_long_words_and_runs_onto_more_pages(
+    drawing: None,
+) -> None:
+    address = "https://example.org/" + "very-long-path/" * 20  # wider than a line
+    rows = [{"body": f"message {n}: {address}"} for n in range(60)]
+    export = Attachment("mydata_document", {"export": {"messages": rows}, "name": "Ann"})
+    _, pdf, _ = await attachments.drawn_attachment(export, "en")
+    text, _, _, pages = _read(pdf)
+    assert pages > 3
+    assert all(f"body: message {n}:" in text for n in range(60))
+    assert text.replace("\n", "").count(address) == 60  # cut across lines, nothing lost
+
+
+def _widest(lines: list[str]) -> int:
+    return max(len(line) for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the quick brown fox jumps", ["the quick", "brown fox", "jumps"]),
+        ("a " + "x" * 23 + " b", ["a", "x" * 10, "x" * 10, "xxx b"]),
+        ("", [""]),
+        ("exactly ten", ["exactly", "ten"]),
+        ("tenletters", ["tenletters"]),
+    ],
+)
+def test_lines_break_between_words_and_inside_a_word_only_when_it_is_too_wide(
+    text: str, expected: list[str]
+) -> None:
+    lines = attachments._lines(text, 10, len)  # a monospace measure: 1 a letter
+    assert lines == expected
+    assert _widest(lines) <= 10
