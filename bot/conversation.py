@@ -117,6 +117,7 @@ class Party:
     language: str
     banner: str | None  # "For Ann's plan", when a carer acts
     note: str | None  # access ended since the carer's last message
+    conversation: Conversation  # the subject's, made from the stored form for this event
 
 
 async def _party(session: AsyncSession, sender: Sender) -> Party:
@@ -126,7 +127,8 @@ async def _party(session: AsyncSession, sender: Sender) -> Party:
         display_name=sender.display_name,
         language=phone_language(sender),
     )
-    own_language = Conversation.from_data(dict(me.data)).language or me.language
+    own = Conversation.from_data(dict(me.data))
+    own_language = own.language or me.language
     acting_for = me.acting_for_id
     note = None
     if acting_for is not None:
@@ -140,13 +142,20 @@ async def _party(session: AsyncSession, sender: Sender) -> Party:
                 own_language,
                 render("carer.banner", own_language, {"subject": subject.display_name}),
                 None,
+                Conversation.from_data(dict(subject.data)),
             )
         # Revoked since the last message: the carer is back in their own conversation.
         await repositories.set_acting_for(session, person_id=me.id, acting_for_id=None)
         former = await repositories.person_state(session, person_id=acting_for)
         note = render("carer.access_ended", own_language, {"name": former.display_name})
     return Party(
-        Who(me.id, sender.telegram_user_id, "person", me.id), PERSON, me, own_language, None, note
+        Who(me.id, sender.telegram_user_id, "person", me.id),
+        PERSON,
+        me,
+        own_language,
+        None,
+        note,
+        own,
     )
 
 
@@ -163,7 +172,7 @@ async def respond(
     """
     party = await _party(session, sender)
     who, subject = party.who, party.subject
-    before = Conversation.from_data(dict(subject.data))
+    before = party.conversation
     step_before = before.step
     services = ConversationServices(council_data(), session, who, invite_valid_for=invite_valid_for)
     # Made from the stored form for this event alone: the flow may work on it in place.

@@ -29,9 +29,13 @@ def build_dispatcher(
 
     Without the journal a handler's failure reaches the caller (the local chat, the tests).
     """
-    # Workflow data: handlers that name these parameters receive them.
+    # Workflow data: handlers that name these parameters receive them. No aiogram FSM:
+    # the conversation's state is dialogs/' own, stored with the person, and the chat
+    # locks serialise each chat's updates (its middleware cost 1% of every update).
     dispatcher = Dispatcher(
-        default_language=default_language, invite_valid_for=timedelta(days=link_code_days)
+        disable_fsm=True,
+        default_language=default_language,
+        invite_valid_for=timedelta(days=link_code_days),
     )
     dispatcher.update.outer_middleware(
         DatabaseSessionMiddleware(
