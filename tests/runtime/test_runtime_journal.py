@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
+from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,19 +15,23 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
-from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto
 from aiogram.types import Update
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.conversation import Answer, RenderedMessage
 from bot.runtime import Storage
 from bot.storage import journal, migrate, repositories
 from bot.storage.engine import create_engine, session_factory
 from bot.storage.models import ConversationEvent
 from bot.telegram import conversation
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
-from bot.telegram.recording import LOCAL_BOT_TOKEN, RecordingSession
+from bot.telegram.recording import LOCAL_BOT_TOKEN, Recorded, RecordingSession
 from bot.telegram.runner import UpdateRunner
 from bot.texts import render
+from dialogs.replies import Attachment
 from tests.fake_bot_api import message_update, press_update
 
 _ids = itertools.count(9000)
@@ -102,6 +109,59 @@ async def test_a_failed_update_is_kept_the_person_told_and_nothing_half_done(
     assert entry.payload is None  # the text now lives in the conversation log only
     assert len(session.sent(SendMessage)) > 1
     assert await log_rows(storage) > rows
+
+
+async def test_a_failed_updates_drawing_is_cancelled_before_the_apology(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The update's answer had a chart, already being drawn, when its commit failed:
+    the drawing stops at once, not after the apology is sent (nor is the chart sent)."""
+    drawings: list[Coroutine[Any, Any, Any]] = []
+    seen_at_apology: list[bool] = []
+
+    def on_request(recorded: Recorded) -> None:
+        if isinstance(recorded.method, SendMessage):  # the apology: is each drawing stopped?
+            tasks = {task.get_coro(): task for task in asyncio.all_tasks()}
+            for drawing in drawings:
+                task = tasks.get(drawing)
+                seen_at_apology.append(
+                    inspect.getcoroutinestate(drawing) == inspect.CORO_CLOSED
+                    or (task is not None and task.cancelling() > 0)
+                )
+
+    session = RecordingSession(on_request=on_request)
+    bot = Bot(LOCAL_BOT_TOKEN, session=session, default=BOT_DEFAULTS)
+    dispatcher = build_dispatcher(sessions=storage.sessions, journal_updates=True)
+    await dispatcher.feed_update(bot, update("/start"))
+    session.clear()
+
+    async def slow_drawing() -> tuple[str, bytes, str]:
+        await asyncio.sleep(3600)  # a drawing process that takes its time
+        raise AssertionError("never finishes")
+
+    def drawing(*_args: Any) -> Coroutine[Any, Any, tuple[str, bytes, str]]:
+        drawings.append(slow_drawing())
+        return drawings[-1]
+
+    def disk_failure(*_args: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    real_respond = conversation.respond
+
+    async def respond_with_a_chart(db: AsyncSession, **kwargs: Any) -> Answer:
+        answer = await real_respond(db, **kwargs)
+        event.listen(db.sync_session, "before_commit", disk_failure, once=True)
+        chart = RenderedMessage("", attachment=Attachment("budget_chart", {}))
+        return replace(answer, messages=(*answer.messages, chart))
+
+    monkeypatch.setattr(conversation, "drawn_attachment", drawing)
+    monkeypatch.setattr(conversation, "respond", respond_with_a_chart)
+    await dispatcher.feed_update(bot, update("English"))
+    [apology] = session.sent(SendMessage)
+    assert apology.text == render("runtime.failed", "en")
+    assert len(drawings) == 1
+    assert seen_at_apology == [True], "the drawing was stopped before the apology went"
+    assert session.sent(SendPhoto) == []
 
 
 class ReadingWhileSending(RecordingSession):
