@@ -27,7 +27,7 @@ from bot import audit
 from bot.config import Settings
 from bot.dashboard import render, security, store
 from bot.dashboard.notify import NoNotifier, Notifier
-from bot.storage import repositories
+from bot.storage import repositories, search_index
 from bot.storage.models import HumanRequest, Person, utcnow
 from bot.storage.staff import ROLES, StaffAccount
 from bot.texts import render as render_chat
@@ -455,6 +455,10 @@ class Dashboard:
         if person is None:
             raise Problem(404, "Not found", "There is no such person.")
         search = ctx.request.query.get("q", "").strip()[:200]
+        if search and await search_index.index_new_messages(ctx.db):
+            # Committed at once: the write lock it took is not held through the search,
+            # which on SQLite would keep the chats waiting for as long as it runs.
+            await ctx.db.commit()
         found = await store.transcript(
             ctx.db,
             person_id=person_id,
