@@ -14,6 +14,8 @@ index only if it is in it. PostgreSQL's GIN index is unchanged.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from alembic import op
 
 revision = "0005"
@@ -21,16 +23,11 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+# The triggers of 0004, put back by the downgrade.
 _OLD_TRIGGERS = [
-    "CREATE TRIGGER conversation_events_fts_ai AFTER INSERT ON conversation_events BEGIN "
-    "INSERT INTO conversation_events_fts(rowid, body) VALUES (new.id, new.body); END",
-    "CREATE TRIGGER conversation_events_fts_ad AFTER DELETE ON conversation_events BEGIN "
-    "INSERT INTO conversation_events_fts(conversation_events_fts, rowid, body) "
-    "VALUES ('delete', old.id, old.body); END",
-    "CREATE TRIGGER conversation_events_fts_au AFTER UPDATE OF body ON conversation_events BEGIN "
-    "INSERT INTO conversation_events_fts(conversation_events_fts, rowid, body) "
-    "VALUES ('delete', old.id, old.body); "
-    "INSERT INTO conversation_events_fts(rowid, body) VALUES (new.id, new.body); END",
+    statement
+    for statement in import_module("bot.migrations.versions.0004_staff_dashboard").SQLITE_FTS
+    if statement.startswith("CREATE TRIGGER")
 ]
 # Only a message in the index may be deleted from it: FTS5 takes an external-content
 # 'delete' on trust, and one for a message it never had corrupts the index.
