@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 10:20:00.000000
 
-Adding a message to the FTS5 index cost each update about a fifth of its time, as the
+Adding its messages to the FTS5 index cost each update about 0.1 ms of its 3, as the
 index wrote a segment per tiny transaction. New messages now only note their id in
 `conversation_events_unindexed`; `bot.storage.search_index.index_new_messages` adds them
 to the index in batches (every second beside the WAL checkpoint, and before every search,
