@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from aiogram.types import BufferedInputFile
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.config import Settings, load_settings
-from bot.runtime import Storage
-from bot.storage import journal
+from bot.runtime import Storage, open_storage
+from bot.storage import journal, search_index
 from bot.storage.models import ConversationEvent
 from bot.telegram.commands import COMMANDS
 from bot.telegram.sending import DeliveryMiddleware
@@ -169,3 +169,44 @@ async def test_messages_to_one_chat_are_paced(clean_env: Path, fake: FakeBotAPI)
     assert all(gap >= 0.09 for gap in gaps), gaps
     other = next(c for c in fake.calls_to("sendMessage") if c.chat_id == 7)
     assert other.started - start >= 0.18  # queued behind nothing but its own slot
+
+
+async def test_on_sqlite_the_service_adds_new_messages_to_the_search_index(
+    clean_env: Path, fake: FakeBotAPI, tmp_path: Path
+) -> None:
+    """`codesign run` on the embedded database indexes what the chats wrote, every second,
+    without a search asking for it (bot.storage.search_index)."""
+    settings = settings_for_sqlite_file(fake, tmp_path / "codesign.db")
+    storage = await open_storage(settings, apply_migrations=True)
+    assert storage.dashboard_engine is not None
+    try:
+        async with serving(settings, storage):
+            fake.push_update(message_update(700, "/start"))
+            await fake.wait_for("sendMessage")
+            async with storage.sessions() as session:
+                assert await search_index.waiting_messages(session) > 0  # queued by the update
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                async with storage.sessions() as session:
+                    if await search_index.waiting_messages(session) == 0:
+                        break
+                await asyncio.sleep(0.1)
+        async with storage.sessions() as session:
+            assert await search_index.waiting_messages(session) == 0
+            indexed = await session.scalar(
+                text("SELECT count(*) FROM conversation_events_fts WHERE body MATCH 'start'")
+            )
+        assert indexed == 1  # the person's "/start", found by the index itself
+    finally:
+        await storage.engine.dispose()
+        await storage.dashboard_engine.dispose()
+
+
+def settings_for_sqlite_file(fake: FakeBotAPI, path: Path) -> Settings:
+    return load_settings(
+        bot_token=fake.token,
+        bot_api_base_url=fake.url,
+        database_url=f"sqlite+aiosqlite:///{path}",
+        web_port=0,
+        shutdown_grace_seconds=5,
+    )
