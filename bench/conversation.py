@@ -209,10 +209,9 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
             # As `codesign run` does on SQLite: the search index filled in batches, and WAL
             # checkpoints on a thread, off the loop.
             dashboard = scratch.storage.dashboard_engine
-            checkpoints = None
+            tidying = None
             if dashboard is not None:
-                tidy = keep_sqlite_tidy(scratch.storage.engine, dashboard)
-                checkpoints = asyncio.create_task(tidy)
+                tidying = asyncio.create_task(keep_sqlite_tidy(scratch.storage.engine, dashboard))
             dispatcher = build_dispatcher(
                 sessions=scratch.storage.sessions, locks=locks, journal_updates=True
             )
@@ -242,8 +241,8 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
                 if found
             )
             await locks.close()
-            if checkpoints is not None:
-                checkpoints.cancel()
+            if tidying is not None:
+                tidying.cancel()
         if problem:
             rows.append(Row("conversation", f"{backend}: CHECK FAILED", problem, "", "MISS"))
         rows += _backend_rows(backend, busy, paced, floor, people, rate)

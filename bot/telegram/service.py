@@ -100,11 +100,9 @@ async def serve(
     )
     attachments.use_drawing_processes(settings.drawing_processes)
     attachments.start_drawing()
-    checkpoints = None
+    tidying = None
     if storage.dashboard_engine is not None:  # SQLite: search indexing, checkpoints
-        checkpoints = asyncio.create_task(
-            keep_sqlite_tidy(storage.engine, storage.dashboard_engine)
-        )
+        tidying = asyncio.create_task(keep_sqlite_tidy(storage.engine, storage.dashboard_engine))
     try:
         await bot.get_me()
         await register_commands(bot)
@@ -147,9 +145,9 @@ async def serve(
         try:
             drained = await runner.drain(settings.shutdown_grace_seconds)
             gc.unfreeze()
-            if checkpoints is not None:  # stopped, its connection back in the pool
-                checkpoints.cancel()
-                await asyncio.gather(checkpoints, return_exceptions=True)
+            if tidying is not None:  # stopped, its connection back in the pool
+                tidying.cancel()
+                await asyncio.gather(tidying, return_exceptions=True)
             await web_runner.cleanup()
             await locks.close()
             await bot.session.close()
