@@ -148,6 +148,50 @@ async def test_the_background_task_indexes_waiting_messages_in_batches(
         await threaded.dispose()
 
 
+async def _indexing_steps(engine: AsyncEngine, *, already_indexed: int) -> int:
+    """SQLite's virtual-machine steps to index 20 new messages after `already_indexed`."""
+    async with session_factory(engine)() as session, session.begin():
+        ann = await _person(session)
+        await _say(session, ann, *(f"message {n} about the garden" for n in range(already_indexed)))
+        await search_index.index_new_messages(session)
+        await _say(session, ann, *(f"new message {n} about swimming" for n in range(20)))
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # go on
+
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        sqlite = raw._connection  # the inline driver's sqlite3 connection
+        sqlite.set_progress_handler(count, 1)
+        try:
+            async with connection.begin():
+                assert await search_index.index_new_messages(connection) == 20
+        finally:
+            sqlite.set_progress_handler(None, 1)
+    return steps
+
+
+async def test_indexing_new_messages_costs_the_same_however_many_are_indexed_already(
+    tmp_path: Path,
+) -> None:
+    # The queue is read first and each waiting message fetched by its id: SQLite's planner
+    # had chosen to walk every message ever logged (ids up to the batch's last) and look
+    # each up in the queue, so a batch cost more the longer the council had run.
+    costs = []
+    for already in (20, 4_000):
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / f'{already}.db'}")
+        try:
+            await migrate.upgrade(engine)
+            costs.append(await _indexing_steps(engine, already_indexed=already))
+        finally:
+            await engine.dispose()
+    few, many = costs
+    assert many < 1.5 * few, costs
+
+
 async def _revision(engine: AsyncEngine, step: str, revision: str) -> None:
     def run(connection: object) -> None:
         config = migrate.alembic_config()
