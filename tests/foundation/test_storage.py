@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import BigInteger, inspect, text
+from sqlalchemy import BigInteger, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -191,6 +191,43 @@ async def test_wal_checkpoints_are_made_on_a_thread_not_by_the_bots_connection(
         checkpoints.cancel()
         await asyncio.gather(checkpoints, return_exceptions=True)  # its connection returned
         assert path.stat().st_size > unmoved  # the tables reached the database file
+    finally:
+        await engine.dispose()
+        await threaded.dispose()
+
+
+async def test_the_wal_starts_again_while_the_bot_writes_without_pause(tmp_path: Path) -> None:
+    # The bot commits while each checkpoint copies on its thread, so a PASSIVE checkpoint
+    # never finds every frame copied and the WAL never started again: it grew by every
+    # page written. A RESTART once it is long keeps it short.
+    path = tmp_path / "codesign.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    threaded = create_engine(f"sqlite+aiosqlite:///{path}", inline=False)
+    wal = Path(f"{path}-wal")
+    try:
+        await migrate.upgrade(engine)
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            session.add(Person(telegram_user_id=5, display_name="Ann", conversation={}))
+        tidy = asyncio.create_task(
+            keep_sqlite_tidy(engine, threaded, every=0.005, restart_frames=64)
+        )
+        longest = 0
+        try:
+            for turn in range(1_500):  # about 4 pages each: 6,000 frames, 24 MB of WAL
+                async with sessions() as session, session.begin():
+                    await session.execute(
+                        update(Person).values(conversation={"notes": [str(turn) * 4_000]})
+                    )
+                longest = max(longest, wal.stat().st_size)  # noqa: ASYNC240 (a local stat)
+                await asyncio.sleep(0)
+        finally:
+            tidy.cancel()
+            await asyncio.gather(tidy, return_exceptions=True)
+        assert longest < 3 * 1024 * 1024, f"the WAL reached {longest:,} bytes"
+        async with sessions() as session:
+            notes = await session.scalar(select(Person.conversation))
+        assert notes == {"notes": ["1499" * 4_000]}
     finally:
         await engine.dispose()
         await threaded.dispose()
