@@ -104,10 +104,9 @@ async def checkpoint(connection: AsyncConnection, *, restart_frames: int) -> Non
     asynchronously), waiting at most RESTART_WAIT_MS for its turn; the next write then
     starts the WAL again. If it does not get its turn, it is tried again next time.
     """
-    _busy, frames, _copied = (
-        await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-    ).one()
-    if frames < restart_frames:
+    # A row of three: busy (0 or 1), frames in the WAL, frames copied.
+    passive = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")).one()
+    if int(passive[1]) < restart_frames:
         return
     await connection.exec_driver_sql(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
     try:
