@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,10 @@ async def checkpoint(connection: AsyncConnection, *, restart_frames: int) -> Non
     starts the WAL again. If it does not get its turn, it is tried again next time.
     """
     # A row of three: busy (0 or 1), frames in the WAL, frames copied.
-    passive = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")).one()
-    if int(passive[1]) < restart_frames:
+    passive: Sequence[int] = (
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    ).one()
+    if passive[1] < restart_frames:
         return
     await connection.exec_driver_sql(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
     try:
