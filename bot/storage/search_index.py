@@ -24,7 +24,7 @@ _LAST_OF_BATCH = text(
 )
 # CROSS JOIN makes SQLite read the queue first and fetch each message by its id. Left to
 # choose, its planner walked every message ever logged up to `last` and looked each up in
-# the queue: a batch cost more the longer the bot had run (58 us a message at 30,000).
+# the queue: a batch cost more the longer the bot had run (58 us a message at 60,000).
 _ADD = text(
     "INSERT INTO conversation_events_fts(rowid, body) SELECT e.id, e.body "
     "FROM conversation_events_unindexed AS u CROSS JOIN conversation_events AS e "
