@@ -104,6 +104,9 @@ async def checkpoint(connection: AsyncConnection, *, restart_frames: int) -> Non
     few written meanwhile while it holds writers back (the inline connection waits for it
     asynchronously), waiting at most RESTART_WAIT_MS for its turn; the next write then
     starts the WAL again. If it does not get its turn, it is tried again next time.
+    RESTART also waits for readers to leave the WAL: a staff search running at that moment
+    can hold the chats' writes back for up to RESTART_WAIT_MS, once a second at most and
+    only while the WAL is long.
     """
     # A row of three: busy (0 or 1), frames in the WAL, frames copied.
     passive: Sequence[int] = (
