@@ -214,7 +214,7 @@ async def test_the_wal_starts_again_while_the_bot_writes_without_pause(tmp_path:
         )
         longest = 0
         try:
-            for turn in range(1_500):  # about 4 pages each: 6,000 frames, 24 MB of WAL
+            for turn in range(1_500):  # several pages each: over 24 MB written in all
                 async with sessions() as session, session.begin():
                     await session.execute(
                         update(Person).values(conversation={"notes": [str(turn) * 4_000]})
