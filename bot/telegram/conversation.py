@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from functools import partial
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attachments import drawn_attachment
 from bot.conversation import Answer, Sender, respond
+from bot.telegram.guards import in_private_chat
 from bot.telegram.keyboards import inline_keyboard
 from bot.telegram.outbox import Outbox
 from bot.telegram.sending import send_text
@@ -124,7 +124,7 @@ async def _answer_press(callback: CallbackQuery, notice: str | None) -> None:
 def conversation_router() -> Router:
     """The co-design conversation in private chats (built fresh for each dispatcher)."""
     router = Router(name="conversation")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(in_private_chat)
     router.message.register(on_message)
     router.callback_query.register(on_press)
     return router

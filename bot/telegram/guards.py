@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.enums import ChatType
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,26 @@ _GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 
 def is_unreadable(text: str) -> bool:
     return _UNREADABLE.search(text) is not None
+
+
+# The filters are coroutines: aiogram runs a plain function or a magic filter (F...) on a
+# worker thread, a thread hop and a wake-up of the loop for every filter of every message.
+
+
+async def in_private_chat(message: Message) -> bool:
+    return message.chat.type == ChatType.PRIVATE
+
+
+async def _in_group_chat(message: Message) -> bool:
+    return message.chat.type in _GROUPS
+
+
+async def _unreadable_text(message: Message) -> bool:
+    return message.text is not None and is_unreadable(message.text)
+
+
+async def _too_long_text(message: Message) -> bool:
+    return message.text is not None and len(message.text) > LONG_TEXT_LIMIT
 
 
 def _reply(outbox: Outbox, bot: Bot, message: Message, text: str) -> None:
@@ -72,10 +92,9 @@ async def on_too_long(
 def guards_router() -> Router:
     """Built fresh for each dispatcher; include it before the conversation router."""
     router = Router(name="guards")
-    private = F.chat.type == ChatType.PRIVATE
-    router.edited_message.register(on_edited, private)
-    router.message.register(on_group_message, F.chat.type.in_(_GROUPS))
+    router.edited_message.register(on_edited, in_private_chat)
+    router.message.register(on_group_message, _in_group_chat)
     router.channel_post.register(on_channel_post)
-    router.message.register(on_unreadable, private, F.text.func(is_unreadable))
-    router.message.register(on_too_long, private, F.text.len() > LONG_TEXT_LIMIT)
+    router.message.register(on_unreadable, in_private_chat, _unreadable_text)
+    router.message.register(on_too_long, in_private_chat, _too_long_text)
     return router

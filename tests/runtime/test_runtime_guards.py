@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -116,3 +117,27 @@ async def test_unreadable_characters_are_asked_for_again(storage: Storage, text:
     step = await chat.step()
     assert await chat.say(text) == [render("runtime.unreadable", "en")]
     assert await chat.step() == step
+
+
+@pytest.mark.parametrize("chat_type", ["private", "group"])
+async def test_no_filter_sends_a_message_to_a_worker_thread(
+    storage: Storage, chat_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiogram runs a filter that is not a coroutine (F..., a plain function) on a thread.
+
+    A thread hop and a wake-up of the event loop for each filter of each message: every
+    filter on the way of a message is a coroutine, so none is sent to a thread.
+    """
+    chat = Chat(storage)
+    await chat.say("/start")
+    handed_to_threads: list[object] = []
+    real_to_thread = asyncio.to_thread
+
+    async def to_thread(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        handed_to_threads.append(function)
+        return await real_to_thread(function, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
+    replies = await chat.send(message_update(next(_ids), "I like gardening", chat_type=chat_type))
+    assert replies  # the filters ran and something answered
+    assert handed_to_threads == []
