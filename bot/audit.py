@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage import direct
 from bot.storage.models import AuditEntry, AuditHead, table_of, utcnow
 
 GENESIS = "0" * 64
@@ -102,8 +103,8 @@ async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> Non
     # reads the head in the same statement (RETURNING). Core statements built once, and one
     # INSERT for every row: the ORM's unit of work and a round trip per row cost more than
     # the rest of an update together.
-    locked = (await session.execute(_LOCK_HEAD, {"p_head": HEAD_ID})).first()
-    prev_hash = GENESIS if locked is None else str(locked.last_hash)
+    locked = await direct.execute(session, _LOCK_HEAD, {"p_head": HEAD_ID})
+    prev_hash = str(locked[0][0]) if locked else GENESIS
     created_at = utcnow()
     rows = []
     for event in events:
@@ -118,10 +119,10 @@ async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> Non
         row_hash = entry_hash(prev_hash=prev_hash, **row)
         rows.append({**row, "prev_hash": prev_hash, "hash": row_hash})
         prev_hash = row_hash
-    appended = await session.execute(_APPEND, rows)
-    last_id = list(appended.scalars())[-1]
+    appended = await direct.execute(session, _APPEND, rows)
+    last_id = appended[-1][0]
     head = {"p_head": HEAD_ID, "p_last_id": last_id, "p_last_hash": prev_hash}
-    await session.execute(_NEW_HEAD if locked is None else _MOVE_HEAD, head)
+    await direct.execute(session, _MOVE_HEAD if locked else _NEW_HEAD, head)
 
 
 _entries, _head = table_of(AuditEntry), table_of(AuditHead)

@@ -46,7 +46,7 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", None) in _RETRIED
 
 
-async def _when_unlocked(attempt: Callable[[], T]) -> T:
+async def when_unlocked(attempt: Callable[[], T]) -> T:
     """`attempt()`, tried again with growing asynchronous pauses while the file is locked."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     pause = _FIRST_PAUSE
@@ -97,14 +97,14 @@ class InlineCursor:
     async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
         cursor = self._cursor
         if parameters is None:
-            await _when_unlocked(lambda: cursor.execute(sql))
+            await when_unlocked(lambda: cursor.execute(sql))
         else:
-            await _when_unlocked(lambda: cursor.execute(sql, parameters))
+            await when_unlocked(lambda: cursor.execute(sql, parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
         rows = list(parameters)  # an iterator would be spent by a refused attempt
-        await _when_unlocked(lambda: self._cursor.executemany(sql, rows))
+        await when_unlocked(lambda: self._cursor.executemany(sql, rows))
         return self
 
     async def fetchone(self) -> Any:
@@ -133,6 +133,11 @@ class InlineConnection:
         return self._connection
 
     @property
+    def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (bot.storage.direct runs statements on it)."""
+        return self._open()
+
+    @property
     def isolation_level(self) -> str | None:
         return self._open().isolation_level
 
@@ -143,7 +148,7 @@ class InlineConnection:
         self._open().create_function(*args, **kwargs)
 
     async def commit(self) -> None:
-        await _when_unlocked(self._open().commit)
+        await when_unlocked(self._open().commit)
 
     async def rollback(self) -> None:
         self._open().rollback()

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.storage import direct
 from bot.storage.models import Base, table_of, utcnow
 
 RECEIVED = "received"
@@ -130,7 +131,7 @@ async def begin_handling(
     # and an ORM object on every update.) The statement is built once per database.
     claim = _CLAIMS[session.get_bind().dialect.name]
     params = {"p_update_id": update_id, "p_chat_id": chat_id, "p_kind": kind, "p_now": utcnow()}
-    return (await session.execute(claim, params)).first() is not None
+    return bool(await direct.execute(session, claim, params))
 
 
 def _claim_statement(upsert: Any) -> Any:

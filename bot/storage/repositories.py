@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage import direct
 from bot.storage.models import (
     Budget,
     CarerLink,
@@ -94,8 +95,11 @@ async def person_by_telegram_id(
     session: AsyncSession, *, telegram_user_id: int, for_update: bool = False
 ) -> PersonState | None:
     query = _PERSON_BY_TELEGRAM_ID_FOR_UPDATE if for_update else _PERSON_BY_TELEGRAM_ID
-    row = (await session.execute(query, {"p_telegram_user_id": telegram_user_id})).first()
-    return None if row is None else PersonState(**{**row._mapping, "data": dict(row.data)})
+    rows = await direct.execute(session, query, {"p_telegram_user_id": telegram_user_id})
+    if not rows:
+        return None
+    person_id, user_id, display_name, language, step, data, acting_for_id = rows[0]
+    return PersonState(person_id, user_id, display_name, language, step, dict(data), acting_for_id)
 
 
 async def get_or_create_person(
@@ -120,8 +124,10 @@ async def save_conversation(
     session: AsyncSession, *, person_id: int, step: str, data: Mapping[str, Any]
 ) -> None:
     # One UPDATE: loading the row first cost a SELECT and an ORM object per update.
-    await session.execute(
-        _SAVE_CONVERSATION, {"p_person_id": person_id, "p_step": step, "p_data": dict(data)}
+    await direct.execute(
+        session,
+        _SAVE_CONVERSATION,
+        {"p_person_id": person_id, "p_step": step, "p_data": dict(data)},
     )
 
 
@@ -148,7 +154,7 @@ async def log_events(
     ]
     # One executemany: ORM objects were flushed one INSERT each, to fetch ids nobody reads.
     if rows:
-        await session.execute(_LOG_EVENTS, rows)
+        await direct.execute(session, _LOG_EVENTS, rows)
 
 
 async def log_undelivered(session: AsyncSession, *, person_id: int, error: str) -> None:

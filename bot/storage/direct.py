@@ -1,0 +1,167 @@
+"""The statements every update runs, straight on the inline SQLite driver.
+
+An update runs the same few short statements: its journal claim, the person's lookup, the
+saved state, the transcript rows and the audit rows. SQLite runs each in 5-20 us, but
+SQLAlchemy's asyncio session takes 60-300 us around it (a greenlet, the session's execution
+path, the compiled-statement cache, the result object): the five calls were a fifth of an
+update's time (see bench/README.md, "Fifth round"). On a session bound to the inline SQLite
+driver, `execute` runs them on the session's own sqlite3 connection, in its transaction.
+On any other engine (PostgreSQL, aiosqlite) it is `session.execute`.
+
+Nothing is written by hand: each statement is compiled once, by SQLAlchemy, for the
+engine's dialect; values go through the dialect's own bind and result processors (dates as
+SQLAlchemy stores them, JSON with the engine's serializer) and columns with a Python-side
+default or onupdate get it as SQLAlchemy's execution would give it. tests/foundation/
+test_direct.py writes each statement both ways and compares the stored rows.
+
+For Core statements on tables (insert, update, select) with a fixed set of parameter keys;
+anything else (a SQL-side default, a sequence) is refused when it is first compiled.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ValuesBase
+from sqlalchemy.sql.expression import Insert, Select, Update
+
+from bot.storage.inline_sqlite import InlineConnection, when_unlocked
+
+Statement = Insert | Update | Select[Any]
+Processor = Callable[[Any], Any] | None
+Params = Mapping[str, Any]
+_DRIVER = "codesign.sqlite_driver"  # session.info: (transaction, sqlite3 connection or None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    sql: str
+    names: tuple[str, ...]  # the positional parameters, in order
+    fixed: Mapping[str, Any]  # values the statement carries itself (literals bound as ?)
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]  # Python-side defaults and onupdates
+    binds: tuple[Processor, ...]  # one per positional parameter
+    results: tuple[Processor, ...]  # one per column returned
+
+    def row(self, params: Params) -> tuple[Any, ...]:
+        values = {**self.fixed, **params}
+        for name, default in self.defaults:
+            if name not in params:
+                values[name] = default()
+        return tuple(
+            value if process is None else process(value)
+            for process, value in zip(self.binds, (values[n] for n in self.names), strict=True)
+        )
+
+    def rows_of(self, cursor: sqlite3.Cursor) -> list[tuple[Any, ...]]:
+        if not self.results:
+            return []
+        return [
+            tuple(
+                v if process is None else process(v)
+                for process, v in zip(self.results, row, strict=True)
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+_prepared: dict[tuple[int, frozenset[str], str], tuple[Statement, _Prepared]] = {}
+
+
+def _default_of(column: Any, default: Any) -> Callable[[], Any]:
+    if default is None or not (default.is_callable or default.is_scalar):
+        raise ValueError(f"column {column.key!r}: only Python-side defaults run directly")
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    make = default.arg  # SQLAlchemy's wrapper, which takes the execution context
+    return lambda: make(None)
+
+
+def _prepare(statement: Statement, keys: frozenset[str], dialect: Dialect) -> _Prepared:
+    cache_key = (id(statement), keys, dialect.name)
+    found = _prepared.get(cache_key)
+    if found is not None:
+        return found[1]
+    column_keys = sorted(keys) if isinstance(statement, ValuesBase) else None
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    if compiled.positiontup is None:
+        raise ValueError(f"{dialect.name} does not take positional parameters")
+    names = tuple(compiled.positiontup)
+    defaults = tuple(
+        (column.key, _default_of(column, column.default)) for column in compiled.insert_prefetch
+    ) + tuple(
+        (column.key, _default_of(column, column.onupdate)) for column in compiled.update_prefetch
+    )
+    prepared = _Prepared(
+        sql=compiled.string,
+        names=names,
+        fixed={
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if name not in keys and not bind.required
+        },
+        defaults=defaults,
+        binds=tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        ),
+        results=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.exported_columns
+        ),
+    )
+    _prepared[cache_key] = (statement, prepared)  # the statement kept, so its id stays its own
+    return prepared
+
+
+async def _driver(session: AsyncSession) -> sqlite3.Connection | None:
+    """The session's sqlite3 connection, in its transaction; None if not the inline driver."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_DRIVER)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]  # type: ignore[no-any-return]
+    connection = await session.connection()  # begins the session's transaction if need be
+    driver = (await connection.get_raw_connection()).driver_connection
+    found = driver.raw if isinstance(driver, InlineConnection) else None
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), found)
+    return found
+
+
+async def execute(
+    session: AsyncSession, statement: Statement, params: Params | Sequence[Params]
+) -> list[tuple[Any, ...]]:
+    """Run `statement` in the session's transaction; the rows it returns, as tuples.
+
+    `params`: one mapping, or a list of them (the statement runs once for each, in order).
+    """
+    many = not isinstance(params, Mapping)
+    driver = await _driver(session)
+    if driver is None:
+        result = await session.execute(statement, params)
+        return [tuple(row) for row in result] if statement.exported_columns else []
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # as the session's autoflush would, before the statement
+    batch: Sequence[Params] = params if many else [params]  # type: ignore[assignment,list-item]
+    if not batch:
+        return []
+    prepared = _prepare(statement, frozenset(batch[0]), session.get_bind().dialect)
+    cursor = driver.cursor()
+    try:
+        if many and not prepared.results:
+            values = [prepared.row(one) for one in batch]
+            await when_unlocked(lambda: cursor.executemany(prepared.sql, values))
+            return []
+        rows: list[tuple[Any, ...]] = []
+        for one in batch:
+            values_of_one = prepared.row(one)
+            await when_unlocked(partial(cursor.execute, prepared.sql, values_of_one))
+            rows += prepared.rows_of(cursor)
+        return rows
+    finally:
+        cursor.close()
