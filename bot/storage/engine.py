@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -43,6 +45,33 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's value as text (orjson: the state is saved after every update).
+
+    What json.dumps accepts, and only that: a date or a dataclass is refused as json.dumps
+    refuses it; what orjson cannot write (half a surrogate pair, an integer over 64 bits)
+    goes to json.dumps. One difference: NaN and infinities, which PostgreSQL refuses in JSON
+    and which nothing here stores, are written null.
+    """
+    try:
+        return orjson.dumps(value, option=_ORJSON_AS_JSON).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_value(text: str | bytes) -> Any:
+    """A JSON column's text as its value; json.loads for what orjson refuses (NaN, say)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+_ORJSON_AS_JSON = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
 def sqlite_file(url: URL) -> Path | None:
     """The database file of a SQLite URL (None for other databases and in-memory SQLite)."""
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
@@ -68,6 +97,8 @@ def create_engine(database_url: str | URL, *, inline: bool = True, **kwargs: Any
         kwargs.setdefault("max_overflow", 0)
         if inline and not url.query:
             kwargs.setdefault("async_creator", inline_creator(str(path)))
+    kwargs.setdefault("json_serializer", json_text)
+    kwargs.setdefault("json_deserializer", json_value)
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)

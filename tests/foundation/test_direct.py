@@ -1,4 +1,4 @@
-"""The update's statements run straight on the inline SQLite driver store what SQLAlchemy does.
+"""What the update's statements store, straight on the inline SQLite driver and as JSON.
 
 The same calls are made through the inline engine (the direct path) and through an
 aiosqlite engine on the same file (SQLAlchemy's own execution); the rows they leave are
@@ -9,6 +9,7 @@ text of dates and JSON.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import audit
 from bot.storage import direct, journal, migrate, repositories
-from bot.storage.engine import create_engine, session_factory
+from bot.storage.engine import create_engine, json_text, json_value, session_factory
 from bot.storage.models import Person
 from bot.storage.repositories import LoggedEvent
 
@@ -173,3 +176,24 @@ async def test_a_direct_statement_waits_for_a_lock_held_elsewhere(
         other.close()
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT status FROM telegram_updates").fetchall() == [("done",)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.text() | st.integers() | st.booleans(), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+)
+def test_json_columns_hold_what_json_would(value: Any) -> None:
+    """orjson writes the JSON columns: what comes back is what json.dumps/json.loads give."""
+    assert json_value(json_text(value)) == json.loads(json.dumps(value))
+    assert json_value(json.dumps(value)) == json.loads(json.dumps(value))  # rows written before
