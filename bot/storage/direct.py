@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,7 +71,10 @@ class _Prepared:
         ]
 
 
-_prepared: dict[tuple[int, frozenset[str], str], tuple[Statement, _Prepared]] = {}
+# Per dialect (an engine's: its JSON serializer is in the processors), per statement and
+# set of parameter keys; the statement is kept with its entry, so its id stays its own.
+_Known = dict[tuple[int, frozenset[str]], tuple[Statement, _Prepared]]
+_prepared: WeakKeyDictionary[Dialect, _Known] = WeakKeyDictionary()
 
 
 def _default_of(column: Any, default: Any) -> Callable[[], Any]:
@@ -84,8 +88,8 @@ def _default_of(column: Any, default: Any) -> Callable[[], Any]:
 
 
 def _prepare(statement: Statement, keys: frozenset[str], dialect: Dialect) -> _Prepared:
-    cache_key = (id(statement), keys, dialect.name)
-    found = _prepared.get(cache_key)
+    known = _prepared.setdefault(dialect, {})
+    found = known.get((id(statement), keys))
     if found is not None:
         return found[1]
     column_keys = sorted(keys) if isinstance(statement, ValuesBase) else None
@@ -116,7 +120,7 @@ def _prepare(statement: Statement, keys: frozenset[str], dialect: Dialect) -> _P
             for column in statement.exported_columns
         ),
     )
-    _prepared[cache_key] = (statement, prepared)  # the statement kept, so its id stays its own
+    known[(id(statement), keys)] = (statement, prepared)
     return prepared
 
 
