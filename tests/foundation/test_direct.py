@@ -9,9 +9,11 @@ text of dates and JSON.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -197,3 +199,25 @@ def test_json_columns_hold_what_json_would(value: Any) -> None:
     """orjson writes the JSON columns: what comes back is what json.dumps/json.loads give."""
     assert json_value(json_text(value)) == json.loads(json.dumps(value))
     assert json_value(json.dumps(value)) == json.loads(json.dumps(value))  # rows written before
+
+
+async def test_a_session_is_freed_without_the_garbage_collector(
+    engines: tuple[AsyncEngine, AsyncEngine, Path],
+) -> None:
+    """What `direct` remembers of a transaction must not tie the session into a cycle.
+
+    Each update's session would then wait for the collector (PostgreSQL lost a fifth of
+    its throughput so); freed by reference counting, it goes as soon as it is closed.
+    """
+    for update_id, engine in enumerate(engines[:2], start=1):
+        gc.disable()
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                await journal.begin_handling(
+                    session, update_id=update_id, chat_id=1, kind="message"
+                )
+                freed = weakref.ref(session.sync_session)
+            del session
+            assert freed() is None
+        finally:
+            gc.enable()
