@@ -5,8 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
-from bot.texts import LANGUAGES, UnknownTemplate, render, template_keys
+from bot.texts import (
+    LANGUAGES,
+    UnknownTemplate,
+    _rendered,
+    environment,
+    render,
+    template_keys,
+    template_path,
+    tidy,
+)
 
 GOALS = [
     {"text": "I want to get out of the house more", "areas": ["participation", "social_economic"]},
@@ -181,3 +191,38 @@ def test_unknown_key_or_language_is_refused() -> None:
         render("no.such.key", "en")
     with pytest.raises(UnknownTemplate):
         render("welcome.greeting", "fr")
+
+
+def _jinja_alone(key: str, language: str, context: dict[str, Any]) -> str:
+    """The template rendered by Jinja with the whole context: nothing kept, nothing left out."""
+    template = environment().get_template(template_path(key, language))
+
+    def say(other: str, **values: Any) -> Markup:
+        return Markup(_jinja_alone(other, language, values))
+
+    return tidy(template.render(**context, say=say, lang=language))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_kept_texts_are_what_jinja_renders(language: str) -> None:
+    """Rendered twice (the second time from what was kept) and for two people: as Jinja has it."""
+    for key in template_keys(language):
+        for name in ("Ann", "Bob"):
+            context = {**SAMPLE, "name": name}
+            expected = _jinja_alone(key, language, context)
+            assert render(key, language, context) == expected, key
+            assert render(key, language, context) == expected, key
+
+
+def test_a_text_is_kept_whatever_values_it_does_not_read() -> None:
+    render("common.progress", "en", {"number": 3, "total": 9, "name": "Ann"})
+    kept_before = _rendered.cache_info()
+    again = render("common.progress", "en", {"number": 3, "total": 9, "name": "Bob", "x": [1]})
+    assert again == render("common.progress", "en", {"number": 3, "total": 9})
+    assert _rendered.cache_info().hits > kept_before.hits
+    assert _rendered.cache_info().currsize == kept_before.currsize
+
+
+def test_equal_values_of_other_types_are_kept_apart() -> None:
+    assert "Step 1 of 9" in render("common.progress", "en", {"number": 1, "total": 9})
+    assert "Step True of 9" in render("common.progress", "en", {"number": True, "total": 9})
