@@ -168,7 +168,7 @@ async def execute(
     try:
         if many and not prepared.results:
             values = [prepared.row(one) for one in batch]
-            await when_unlocked(lambda: cursor.executemany(prepared.sql, values))
+            await when_unlocked(partial(cursor.executemany, prepared.sql, values))
             return []
         rows: list[tuple[Any, ...]] = []
         for one in batch:
