@@ -49,14 +49,27 @@ def json_text(value: Any) -> str:
     """A JSON column's value as text (orjson: the state is saved after every update).
 
     What json.dumps accepts, and only that: a date or a dataclass is refused as json.dumps
-    refuses it; what orjson cannot write (half a surrogate pair, an integer over 64 bits)
-    goes to json.dumps. One difference: NaN and infinities, which PostgreSQL refuses in JSON
-    and which nothing here stores, are written null.
+    refuses it; text orjson cannot write (half a surrogate pair) goes to json.dumps. Two
+    differences, for values nothing here stores: an integer beyond 64 bits is refused
+    (orjson would read it back as a float), and NaN and infinities, which PostgreSQL
+    refuses in JSON, are written null.
     """
     try:
         return orjson.dumps(value, option=_ORJSON_AS_JSON).decode()
     except TypeError:
+        if _has_huge_integer(value):
+            raise ValueError("an integer beyond 64 bits cannot be kept in a JSON column") from None
         return json.dumps(value)
+
+
+def _has_huge_integer(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -(2**63) <= value < 2**64
+    if isinstance(value, dict):
+        return any(_has_huge_integer(k) or _has_huge_integer(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_huge_integer(item) for item in value)
+    return False
 
 
 def json_value(text: str | bytes) -> Any:

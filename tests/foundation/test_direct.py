@@ -180,17 +180,20 @@ async def test_a_direct_statement_waits_for_a_lock_held_elsewhere(
         assert connection.execute("SELECT status FROM telegram_updates").fetchall() == [("done",)]
 
 
+_INTEGERS = st.integers(min_value=-(2**63), max_value=2**64 - 1)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.recursive(
         st.none()
         | st.booleans()
-        | st.integers()
+        | _INTEGERS
         | st.floats(allow_nan=False, allow_infinity=False)
         | st.text(),
         lambda inner: (
             st.lists(inner, max_size=4)
-            | st.dictionaries(st.text() | st.integers() | st.booleans(), inner, max_size=4)
+            | st.dictionaries(st.text() | _INTEGERS | st.booleans(), inner, max_size=4)
         ),
         max_leaves=20,
     )
@@ -199,6 +202,12 @@ def test_json_columns_hold_what_json_would(value: Any) -> None:
     """orjson writes the JSON columns: what comes back is what json.dumps/json.loads give."""
     assert json_value(json_text(value)) == json.loads(json.dumps(value))
     assert json_value(json.dumps(value)) == json.loads(json.dumps(value))  # rows written before
+
+
+@pytest.mark.parametrize("huge", [2**64, -(2**63) - 1])
+def test_an_integer_beyond_64_bits_is_refused_not_rounded(huge: int) -> None:
+    with pytest.raises(ValueError, match="beyond 64 bits"):
+        json_text({"goals": [{"id": huge}]})
 
 
 async def test_a_session_is_freed_without_the_garbage_collector(
