@@ -54,3 +54,13 @@ def test_lines_are_json_with_the_extras(stream: io.StringIO) -> None:
     assert line["msg"] == "update handled" and line["level"] == "INFO"
     assert (line["update_id"], line["ms"], line["outcome"]) == (7, 12, "handled")
     assert isinstance(JsonFormatter().format(logging.makeLogRecord({"msg": "x"})), str)
+
+
+def test_what_orjson_cannot_write_is_still_one_json_line(stream: io.StringIO) -> None:
+    # Half a surrogate pair (from a broken client) and an integer beyond 64 bits.
+    logging.getLogger("bot.anything").warning(
+        "odd \ud800 text", extra={"update_id": 2**70, "kind": "x\udfffy"}
+    )
+    [line] = lines(stream)
+    assert line["msg"] == "odd \ud800 text"
+    assert (line["update_id"], line["kind"]) == (2**70, "x\udfffy")
