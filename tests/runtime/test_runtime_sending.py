@@ -13,6 +13,8 @@ from aiogram.methods import GetUpdates, SendMessage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.conversation import RenderedButton, RenderedMessage
+from bot.telegram.keyboards import inline_keyboard
 from bot.telegram.recording import LOCAL_BOT_TOKEN
 from bot.telegram.sending import MESSAGE_LIMIT, DeliveryMiddleware, split_message, utf16_len
 
@@ -155,3 +157,16 @@ async def test_pacing_per_chat_allows_a_short_burst() -> None:
     assert list(sleeps) == pytest.approx([1.0, 2.0])  # the 4th and 5th wait
     await middleware(Flaky(), BOT, SendMessage(chat_id=2, text="other chat"))
     assert len(sleeps) == 2
+
+
+def test_a_keyboard_is_made_once_for_the_same_buttons() -> None:
+    yes_no = (RenderedButton("Yes", "yes"), RenderedButton("No", "no"))
+    markup = inline_keyboard(RenderedMessage("Ready?", yes_no))
+    assert markup is not None
+    rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
+    assert rows == [[("Yes", "yes")], [("No", "no")]]
+    # The next message with the same buttons shares it; other buttons get their own.
+    assert inline_keyboard(RenderedMessage("Sure?", yes_no)) is markup
+    other = inline_keyboard(RenderedMessage("Sure?", (RenderedButton("Yes", "yes"),)))
+    assert other is not None and other is not markup
+    assert inline_keyboard(RenderedMessage("No buttons")) is None
