@@ -55,3 +55,11 @@ def test_the_stored_state_is_what_asdict_gives_and_reads_back() -> None:
     assert stored["budget"]["lines"][0] is not budget.lines[0]
     assert stored["answers"] is not conversation.answers
     assert Conversation.from_data(stored) == conversation
+
+
+def test_text_orjson_refuses_is_still_stored_as_asdict_gives_it() -> None:
+    # Half a surrogate pair, as a broken client might send it in a goal.
+    conversation = Conversation(step="goals", goals=[Goal(1, "garden \ud83c", ["recreation"])])
+    stored = conversation.to_data()
+    assert stored == dataclasses.asdict(conversation)
+    assert Conversation.from_data(stored) == conversation
