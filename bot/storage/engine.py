@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from weakref import WeakSet
 
 import orjson
 from sqlalchemy import event
@@ -100,6 +101,7 @@ def create_engine(database_url: str | URL, *, inline: bool = True, **kwargs: Any
     """
     url = make_url(database_url)
     path = sqlite_file(url)
+    given = set(kwargs)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # SQLite takes one writer at a time. With one connection, concurrent updates wait
@@ -113,9 +115,23 @@ def create_engine(database_url: str | URL, *, inline: bool = True, **kwargs: Any
     kwargs.setdefault("json_serializer", json_text)
     kwargs.setdefault("json_deserializer", json_value)
     engine = create_async_engine(url, **kwargs)
+    if path is not None and inline and not url.query and "async_creator" not in given:
+        _inline_engines.add(engine)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
     return engine
+
+
+_inline_engines: WeakSet[AsyncEngine] = WeakSet()
+
+
+def runs_inline(engine: AsyncEngine) -> bool:
+    """Whether `engine` runs its statements on the event loop (bot.storage.inline_sqlite).
+
+    Closing a session of such an engine never waits (a rollback at most, run in place), so
+    no cancellation can cut a close off halfway.
+    """
+    return engine in _inline_engines
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -161,8 +177,12 @@ async def checkpoint(connection: AsyncConnection, *, restart_frames: int) -> Non
     await connection.exec_driver_sql(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
     try:
         await connection.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)")
-    finally:
+    except Exception:
         await connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        raise
+    # Not after a cancellation: SQLAlchemy has given up the connection, and a statement
+    # on it would raise an error in place of the CancelledError.
+    await connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 async def keep_sqlite_tidy(
@@ -186,9 +206,24 @@ async def keep_sqlite_tidy(
         try:
             await index_in_batches(engine)
         except Exception as error:  # tried again next time; a search indexes what waits
+            _stop_if_cancelled(error)
             logger.warning("search indexing failed", extra={"error": type(error).__name__})
         try:
             async with threaded.connect() as connection:
                 await checkpoint(connection, restart_frames=restart_frames)
         except Exception as error:  # tried again next time; the WAL only grows meanwhile
+            _stop_if_cancelled(error)
             logger.warning("WAL checkpoint failed", extra={"error": type(error).__name__})
+
+
+def _stop_if_cancelled(error: Exception) -> None:
+    """Raise CancelledError if this task is being cancelled and `error` took its place.
+
+    A cancellation inside a statement can come out as another error (SQLAlchemy's
+    PendingRollbackError, from a statement run in a `finally` on the connection it gave
+    up); taken for a failure to try again, it kept the loop going and shutdown waited
+    for it forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error

@@ -231,3 +231,37 @@ async def test_the_wal_starts_again_while_the_bot_writes_without_pause(tmp_path:
     finally:
         await engine.dispose()
         await threaded.dispose()
+
+
+async def test_tidying_stops_when_cancelled_even_if_the_cancel_comes_out_as_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cancellation inside a checkpoint came out of SQLAlchemy as PendingRollbackError;
+    # taken for a failed checkpoint, the loop went on and shutdown waited forever.
+    path = tmp_path / "codesign.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    threaded = create_engine(f"sqlite+aiosqlite:///{path}", inline=False)
+    checkpointing = asyncio.Event()
+    turned = []
+
+    async def cancel_comes_out_as_an_error(*args: Any, **kwargs: Any) -> None:
+        checkpointing.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if turned:  # once only: a failing test must not hang its teardown
+                raise
+            turned.append(True)
+            raise RuntimeError("Can't reconnect until invalid transaction is rolled back") from None
+
+    monkeypatch.setattr("bot.storage.engine.checkpoint", cancel_comes_out_as_an_error)
+    try:
+        await migrate.upgrade(engine)
+        tidy = asyncio.create_task(keep_sqlite_tidy(engine, threaded, every=0.001))
+        await asyncio.wait_for(checkpointing.wait(), timeout=10)
+        tidy.cancel()
+        await asyncio.wait({tidy}, timeout=10)  # (wait_for would cancel it again)
+        assert tidy.cancelled()
+    finally:
+        await engine.dispose()
+        await threaded.dispose()
