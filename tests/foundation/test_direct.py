@@ -27,7 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import audit
 from bot.storage import direct, journal, migrate, repositories
-from bot.storage.engine import create_engine, json_text, json_value, session_factory
+from bot.storage.engine import (
+    create_engine,
+    json_text,
+    json_value,
+    runs_inline,
+    session_factory,
+)
+from bot.storage.inline_sqlite import inline_creator
 from bot.storage.models import Person
 from bot.storage.repositories import LoggedEvent
 
@@ -230,3 +237,22 @@ async def test_a_session_is_freed_without_the_garbage_collector(
             assert freed() is None
         finally:
             gc.enable()
+
+
+async def test_only_the_bots_sqlite_engine_runs_inline(
+    engines: tuple[AsyncEngine, AsyncEngine, Path],
+) -> None:
+    # The update middleware closes sessions in place only on an engine that cannot wait.
+    inline, threaded, path = engines
+    given_creator = create_engine(
+        f"sqlite+aiosqlite:///{path}", async_creator=inline_creator(str(path))
+    )
+    postgres = create_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    try:
+        assert runs_inline(inline)
+        assert not runs_inline(threaded)
+        assert not runs_inline(given_creator)  # someone else's creator: not known to be ours
+        assert not runs_inline(postgres)
+    finally:
+        await given_creator.dispose()
+        await postgres.dispose()

@@ -141,6 +141,8 @@ async def test_sigterm_lets_the_update_in_flight_finish_then_exits_0(
         )
         fake.push_update(group)
         await fake.wait_for("sendMessage", answered=False, within=10)
+        # The long poll after the update is already on its way (the reply may overtake it).
+        await fake.wait_for("getUpdates", 2, answered=False, within=10)
         process.send_signal(signal.SIGTERM)
         signalled = len(fake.calls_to("getUpdates"))
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
