@@ -34,12 +34,11 @@ def digest(text: str) -> str:
 
 def safe_value(value: Any) -> Any:
     """Numbers, booleans and short codes as they are; any other text as its digest."""
-    kind = type(value)  # the exact types first: isinstance on Mapping is an ABC's check
-    if kind is str or (kind is not dict and isinstance(value, str)):
-        return value if len(value) <= 32 and value.replace("_", "").isalnum() else digest(value)
     if value is None or isinstance(value, bool | int):
         return value
-    if kind is dict or isinstance(value, Mapping):
+    if isinstance(value, str):
+        return value if len(value) <= 32 and value.replace("_", "").isalnum() else digest(value)
+    if type(value) is dict or isinstance(value, Mapping):  # a dict without the ABC's check
         return {str(k): safe_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [safe_value(v) for v in value]

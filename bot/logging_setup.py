@@ -94,7 +94,7 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # No line shows a record's thread or process; working them out was a sixth of its making.
+    # No line shows a record's thread or process: not worked out for every record.
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
