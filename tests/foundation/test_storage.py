@@ -224,7 +224,9 @@ async def test_the_wal_starts_again_while_the_bot_writes_without_pause(tmp_path:
         finally:
             tidy.cancel()
             await asyncio.gather(tidy, return_exceptions=True)
-        assert longest < 3 * 1024 * 1024, f"the WAL reached {longest:,} bytes"
+        # Never started again, it would hold all 24 MB; one CI run saw 6 MB (not seen
+        # here: a RESTART that does not get its turn returns busy and is tried next time).
+        assert longest < 8 * 1024 * 1024, f"the WAL reached {longest:,} bytes"
         async with sessions() as session:
             notes = await session.scalar(select(Person.conversation))
         assert notes == {"notes": ["1499" * 4_000]}
