@@ -101,7 +101,7 @@ def create_engine(database_url: str | URL, *, inline: bool = True, **kwargs: Any
     """
     url = make_url(database_url)
     path = sqlite_file(url)
-    given = set(kwargs)
+    ours_inline = False
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # SQLite takes one writer at a time. With one connection, concurrent updates wait
@@ -110,12 +110,13 @@ def create_engine(database_url: str | URL, *, inline: bool = True, **kwargs: Any
         # dashboard has a connection of its own (bot.runtime.Storage.dashboard_engine).
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
-        if inline and not url.query:
-            kwargs.setdefault("async_creator", inline_creator(str(path)))
+        if inline and not url.query and "async_creator" not in kwargs:
+            kwargs["async_creator"] = inline_creator(str(path))
+            ours_inline = True
     kwargs.setdefault("json_serializer", json_text)
     kwargs.setdefault("json_deserializer", json_value)
     engine = create_async_engine(url, **kwargs)
-    if path is not None and inline and not url.query and "async_creator" not in given:
+    if ours_inline:
         _inline_engines.add(engine)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
