@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal,
     select,
     update,
 )
@@ -120,33 +121,62 @@ async def record_received(
 
 
 async def begin_handling(
-    session: AsyncSession, *, update_id: int, chat_id: int | None, kind: str
+    session: AsyncSession,
+    *,
+    update_id: int,
+    chat_id: int | None,
+    kind: str,
+    advisory_lock: int | None = None,
 ) -> bool:
     """Claim an update for handling in this transaction; False if it was handled already.
 
-    Call with the chat's lock held; the row becomes "done" when the transaction commits.
+    Call with the chat's lock held, or (PostgreSQL) pass its key as `advisory_lock`: the
+    claim then takes the transaction-level advisory lock itself, before it looks for the
+    row, in the same round trip. The row becomes "done" when the transaction commits.
     """
     # One statement: insert the claim, or take over a received or failed row; a done row
     # is left alone and nothing comes back. (A read, then a write, cost two round trips
-    # and an ORM object on every update.) The statement is built once per database.
-    claim = _CLAIMS[session.get_bind().dialect.name]
+    # and an ORM object on every update.) The statements are built once per database.
+    dialect = session.get_bind().dialect.name
     params = {"p_update_id": update_id, "p_chat_id": chat_id, "p_kind": kind, "p_now": utcnow()}
+    if advisory_lock is None:
+        claim = _CLAIMS[dialect]
+    elif dialect == "postgresql":
+        claim = _LOCKING_CLAIM
+        params["p_lock"] = advisory_lock
+    else:
+        raise ValueError(f"advisory locks are PostgreSQL's; this database is {dialect}")
     return bool(await direct.execute(session, claim, params))
 
 
-def _claim_statement(upsert: Any) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, with `upsert` a dialect's insert."""
+def _claim_statement(upsert: Any, *, advisory_lock: bool = False) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, with `upsert` a dialect's insert.
+
+    With `advisory_lock` (PostgreSQL): INSERT ... SELECT from a row that takes
+    pg_advisory_xact_lock(p_lock) first, so the row is inserted or found only once the lock
+    is held; the conflict check and DO UPDATE see the newest committed row, whatever the
+    statement's snapshot.
+    """
     table = table_of(TelegramUpdate)
     now = bindparam("p_now", type_=DateTime(timezone=True))
-    insert = upsert(table).values(
-        update_id=bindparam("p_update_id", type_=BigInteger),
-        chat_id=bindparam("p_chat_id", type_=BigInteger),
-        kind=bindparam("p_kind", type_=String),
-        status=DONE,
-        attempts=1,
-        received_at=now,
-        finished_at=now,
-    )
+    values: dict[str, Any] = {
+        "update_id": bindparam("p_update_id", type_=BigInteger),
+        "chat_id": bindparam("p_chat_id", type_=BigInteger),
+        "kind": bindparam("p_kind", type_=String),
+        "status": literal(DONE, String),
+        "attempts": literal(1, Integer),
+        "received_at": now,
+        "finished_at": now,
+    }
+    if advisory_lock:
+        held = select(
+            func.pg_advisory_xact_lock(bindparam("p_lock", type_=BigInteger)).label("held")
+        ).cte("chat_lock")
+        insert = upsert(table).from_select(
+            list(values), select(*values.values()).select_from(held)
+        )
+    else:
+        insert = upsert(table).values(values)
     return insert.on_conflict_do_update(
         index_elements=[table.c.update_id],
         set_={
@@ -164,6 +194,7 @@ _CLAIMS = {
     "postgresql": _claim_statement(postgresql.insert),
     "sqlite": _claim_statement(sqlite.insert),
 }
+_LOCKING_CLAIM = _claim_statement(postgresql.insert, advisory_lock=True)
 
 
 async def record_failure(

@@ -4,6 +4,8 @@ A lock has two halves: `hold` wraps the whole update (the transaction included),
 `within` runs first thing inside the update's transaction. In-process and Redis locks use
 `hold`; PostgreSQL's transaction-level advisory lock uses `within` and is released by the
 commit or rollback itself, so no worker can read the chat's state before it is committed.
+A journaled update skips `within` on PostgreSQL: the journal's claim takes the same lock
+in its own statement (bot.storage.journal.begin_handling), one round trip fewer.
 """
 
 from __future__ import annotations

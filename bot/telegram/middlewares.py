@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.storage import journal, repositories
 from bot.storage.engine import connection_limit, runs_inline
 from bot.telegram.language import language_for, phone_language
-from bot.telegram.locks import ChatLocks, InProcessChatLocks
+from bot.telegram.locks import ChatLocks, InProcessChatLocks, PostgresChatLocks
 from bot.telegram.outbox import Outbox
 from bot.texts import render
 
@@ -166,13 +166,19 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         *,
         key: int,
     ) -> Any:
-        await self._locks.within(session, key)
-        if self._journal and isinstance(event, Update):
+        claimed = event if self._journal and isinstance(event, Update) else None
+        # With a claim to make, PostgreSQL's advisory lock is taken by the claim itself,
+        # in the same round trip.
+        lock_in_claim = claimed is not None and isinstance(self._locks, PostgresChatLocks)
+        if not lock_in_claim:
+            await self._locks.within(session, key)
+        if claimed is not None:
             fresh = await journal.begin_handling(
                 session,
-                update_id=event.update_id,
-                chat_id=update_chat_id(event),
-                kind=event.event_type,
+                update_id=claimed.update_id,
+                chat_id=update_chat_id(claimed),
+                kind=claimed.event_type,
+                advisory_lock=key if lock_in_claim else None,
             )
             if not fresh:
                 await session.commit()

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Storage
+from bot.storage import journal
 from bot.storage.engine import create_engine, session_factory
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
 from bot.telegram.locks import (
@@ -183,3 +184,27 @@ async def test_workers_sharing_redis_take_turns_per_chat(storage: Storage) -> No
             await lock.close()
     assert probe.most_at_once == 1
     assert len(probe.order) == 4
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_the_claim_holds_the_chats_advisory_lock_until_the_commit(storage: Storage) -> None:
+    chat = -1001234567890  # a group's id: beyond 32 bits
+    async with storage.sessions() as session:
+        assert await journal.begin_handling(
+            session, update_id=next(_ids), chat_id=chat, kind="message", advisory_lock=chat
+        )
+        async with second_worker(storage) as other, other.engine.connect() as elsewhere:
+            try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+            assert await elsewhere.scalar(try_lock, {"key": chat}) is False
+            await elsewhere.rollback()
+            await session.commit()
+            assert await elsewhere.scalar(try_lock, {"key": chat}) is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_only_postgresql_claims_take_an_advisory_lock(storage: Storage) -> None:
+    async with storage.sessions() as session:
+        with pytest.raises(ValueError, match="PostgreSQL"):
+            await journal.begin_handling(
+                session, update_id=next(_ids), chat_id=1, kind="message", advisory_lock=1
+            )
