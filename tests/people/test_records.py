@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 
 from bot import audit
@@ -97,6 +101,49 @@ async def test_an_inserted_row_is_named(storage: Storage) -> None:
     result = await verified(storage)
     assert not result.ok
     assert result.first_broken_id == forged.id
+
+
+async def test_appends_from_many_sessions_at_once_keep_one_chain(storage: Storage) -> None:
+    """Single rows (one statement on PostgreSQL) and batches, each in its own transaction."""
+    await chain_of(storage, rows=1)  # the head exists: every later single row takes one statement
+
+    async def append(number: int) -> None:
+        events = [
+            audit.AuditEvent("staff", f"siân.{number}@cyngor.cymru", None, "plan_viewed", {"n": 1}),
+            audit.AuditEvent("person", number, number, "choice", {"after": "“my words”"}),
+        ]
+        async with storage.sessions() as session, session.begin():
+            await audit.record_all(session, events[: 1 + number % 2])
+
+    await asyncio.gather(*(append(number) for number in range(24)))
+    result = await verified(storage)
+    assert result.ok, result.problem
+    assert result.checked == 1 + 12 * 1 + 12 * 2
+
+
+@given(
+    actor_id=st.text(max_size=40),
+    subject=st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    detail=st.dictionaries(
+        st.text(max_size=8), st.none() | st.booleans() | st.integers() | st.text(), max_size=4
+    ),
+)
+def test_what_postgresql_hashes_is_what_entry_hash_hashes(
+    actor_id: str, subject: int | None, detail: dict[str, object]
+) -> None:
+    entry = {
+        "created_at": utcnow(),
+        "actor_kind": "staff",
+        "actor_id": actor_id,
+        "subject_person_id": subject,
+        "action": "choice",
+        "detail": audit.safe_value(detail),
+    }
+    prev = hashlib.sha256(actor_id.encode("utf-8", "replace")).hexdigest()
+    in_database = '["' + prev + '",' + audit.hashed_after_prev(**entry)
+    assert hashlib.sha256(in_database.encode()).hexdigest() == audit.entry_hash(
+        prev_hash=prev, **entry
+    )
 
 
 async def test_removing_the_newest_rows_is_noticed(storage: Storage) -> None:
