@@ -6,7 +6,12 @@ SQLAlchemy's asyncio session takes 60-300 us around it (a greenlet, the session'
 path, the compiled-statement cache, the result object): the five calls were a fifth of an
 update's time (see bench/README.md, "Fifth round"). On a session bound to the inline SQLite
 driver, `execute` runs them on the session's own sqlite3 connection, in its transaction.
-On any other engine (PostgreSQL, aiosqlite) it is `session.execute`.
+On PostgreSQL (asyncpg), once SQLAlchemy has begun the transaction on the connection, it
+runs them on the session's asyncpg connection in the same way (a statement took 100 us of
+the loop through the session, 35 us straight; bench/README.md, "Seventh round"); the
+statement that begins the transaction, and a batch that returns rows (one INSERT with
+SQLAlchemy's insertmanyvalues), go through `session.execute`. On aiosqlite it is always
+`session.execute`.
 
 Nothing is written by hand: each statement is compiled once, by SQLAlchemy, for the
 engine's dialect; values go through the dialect's own bind and result processors (dates as
@@ -24,9 +29,10 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from weakref import WeakKeyDictionary
 
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransaction
@@ -34,6 +40,9 @@ from sqlalchemy.sql.dml import ValuesBase
 from sqlalchemy.sql.expression import Insert, Select, Update
 
 from bot.storage.inline_sqlite import InlineConnection, when_unlocked
+
+if TYPE_CHECKING:
+    from asyncpg import Connection as AsyncpgConnection
 
 Statement = Insert | Update | Select[Any]
 Processor = Callable[[Any], Any] | None
@@ -59,7 +68,7 @@ class _Prepared:
             for process, value in zip(self.binds, (values[n] for n in self.names), strict=True)
         )
 
-    def rows_of(self, cursor: sqlite3.Cursor) -> list[tuple[Any, ...]]:
+    def rows_of(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         if not self.results:
             return []
         return [
@@ -67,7 +76,7 @@ class _Prepared:
                 v if process is None else process(v)
                 for process, v in zip(self.results, row, strict=True)
             )
-            for row in cursor.fetchall()
+            for row in rows
         ]
 
 
@@ -128,18 +137,28 @@ def _prepare(statement: Statement, keys: frozenset[str], dialect: Dialect) -> _P
 # (its info), the transaction would tie the session into a reference cycle and every
 # update's session would wait for the garbage collector (PostgreSQL lost a fifth of its
 # throughput that way).
-_drivers: WeakKeyDictionary[SessionTransaction, sqlite3.Connection | None]
-_drivers = WeakKeyDictionary()
+Driver: TypeAlias = "sqlite3.Connection | AsyncpgConnection"
+_drivers: WeakKeyDictionary[SessionTransaction, Driver | None] = WeakKeyDictionary()
 
 
-async def _driver(session: AsyncSession) -> sqlite3.Connection | None:
-    """The session's sqlite3 connection, in its transaction; None if not the inline driver."""
+async def _driver(session: AsyncSession) -> Driver | None:
+    """The session's sqlite3 or asyncpg connection, in its transaction; None for
+    `session.execute` (aiosqlite, or asyncpg before the transaction has begun on it)."""
     transaction = session.sync_session.get_transaction()
     if transaction is not None and transaction in _drivers:
         return _drivers[transaction]
     connection = await session.connection()  # begins the session's transaction if need be
-    driver = (await connection.get_raw_connection()).driver_connection
-    found = driver.raw if isinstance(driver, InlineConnection) else None
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    found: Driver | None = None
+    if isinstance(driver, InlineConnection):
+        found = driver.raw
+    elif isinstance(raw.dbapi_connection, AsyncAdapt_asyncpg_connection):
+        # SQLAlchemy sends BEGIN with the first statement: until then a statement straight
+        # on the connection would run outside the transaction, so it waits for that one.
+        if getattr(raw.dbapi_connection, "_transaction", None) is None:
+            return None
+        found = driver
     began = session.sync_session.get_transaction()
     if began is not None:
         _drivers[began] = found
@@ -164,6 +183,8 @@ async def execute(
     if not batch:
         return []
     prepared = _prepare(statement, frozenset(batch[0]), session.get_bind().dialect)
+    if not isinstance(driver, sqlite3.Connection):
+        return await _on_asyncpg(session, driver, statement, prepared, batch, many=many)
     cursor = driver.cursor()
     try:
         if many and not prepared.results:
@@ -174,7 +195,25 @@ async def execute(
         for one in batch:
             values_of_one = prepared.row(one)
             await when_unlocked(partial(cursor.execute, prepared.sql, values_of_one))
-            rows += prepared.rows_of(cursor)
+            rows += prepared.rows_of(cursor.fetchall())
         return rows
     finally:
         cursor.close()
+
+
+async def _on_asyncpg(
+    session: AsyncSession,
+    driver: AsyncpgConnection,
+    statement: Statement,
+    prepared: _Prepared,
+    batch: Sequence[Params],
+    *,
+    many: bool,
+) -> list[tuple[Any, ...]]:
+    if many and prepared.results:  # SQLAlchemy's insertmanyvalues: one round trip, not many
+        result = await session.execute(statement, batch)
+        return [tuple(row) for row in result]
+    if many:
+        await driver.executemany(prepared.sql, [prepared.row(one) for one in batch])
+        return []
+    return prepared.rows_of(await driver.fetch(prepared.sql, *prepared.row(batch[0])))

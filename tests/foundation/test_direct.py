@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import audit
+from bot.runtime import Storage
 from bot.storage import direct, journal, migrate, repositories
 from bot.storage.engine import (
     create_engine,
@@ -256,3 +257,66 @@ async def test_only_the_bots_sqlite_engine_runs_inline(
     finally:
         await given_creator.dispose()
         await postgres.dispose()
+
+
+async def _rows_as_stored(session: AsyncSession, table: str, where: str, value: Any) -> list[Any]:
+    query = text(f"SELECT * FROM {table} WHERE {where} = :value ORDER BY 1")
+    return [dict(row._mapping) for row in await session.execute(query, {"value": value})]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_on_postgresql_each_statement_stores_what_sqlalchemy_stores(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with storage.sessions() as session, session.begin():
+        assert await direct._driver(session) is None  # nothing begun yet: SQLAlchemy begins
+        first = await _one_update(session, 1)
+        assert await direct._driver(session) is not None  # then the statements go straight
+    monkeypatch.setattr(direct, "_driver", _sqlalchemy_only)
+    async with storage.sessions() as session, session.begin():
+        second = await _one_update(session, 2)
+    monkeypatch.undo()
+    assert replace(first, id=0, telegram_user_id=0) == replace(second, id=0, telegram_user_id=0)
+    own = {"id", "update_id", "chat_id", "telegram_user_id", "person_id", "actor_telegram_id"}
+    own |= {"subject_person_id", "actor_id", "hash", "prev_hash"}
+    async with storage.sessions() as session:
+        for table, where, key in (
+            ("telegram_updates", "update_id", lambda user: user),
+            ("people", "telegram_user_id", lambda user: user),
+            ("conversation_events", "actor_telegram_id", lambda user: user),
+            ("audit_log", "actor_id", lambda user: str(user)),
+        ):
+            straight, through = [
+                [
+                    {
+                        name: type(value) if name.endswith("_at") else value
+                        for name, value in row.items()
+                        if name not in own
+                    }
+                    for row in await _rows_as_stored(session, table, where, key(user))
+                ]
+                for user in (1, 2)
+            ]
+            assert straight and straight == through, table
+        verification = await audit.verify(session)
+    assert verification.ok and verification.checked == 4
+
+
+async def _sqlalchemy_only(session: AsyncSession) -> None:
+    return None
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_on_postgresql_direct_statements_commit_and_roll_back_with_the_session(
+    storage: Storage,
+) -> None:
+    async with storage.sessions() as session:
+        await journal.begin_handling(session, update_id=1, chat_id=1, kind="message")
+        await journal.begin_handling(session, update_id=2, chat_id=2, kind="message")
+        assert await direct._driver(session) is not None  # the second claim went straight
+        await session.commit()
+        for update_id in (3, 4):
+            await journal.begin_handling(session, update_id=update_id, chat_id=1, kind="message")
+        await session.rollback()
+        count = await session.scalar(text("SELECT count(*) FROM telegram_updates"))
+    assert count == 2  # the first two committed, the two after rolled back with their session
