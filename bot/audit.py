@@ -6,9 +6,10 @@ broken row. The newest hash is also kept in `audit_head`, whose single row is lo
 a row is appended: appends are serialised on SQLite and PostgreSQL alike, and removing the
 newest rows is noticed too. Rows never hold message text: a digest stands in for it.
 
-On PostgreSQL one row is appended in one statement (lock the head, insert the row hashed
-by sha256() in the database, move the head): the head stays locked for one round trip
-less than three, and the hash is the one `entry_hash` gives, as `verify` checks.
+On PostgreSQL a single row is appended in one statement (lock the head, insert the row
+hashed by sha256() in the database, move the head): one round trip instead of three, so
+the head is held for less time, and the hash is the one `entry_hash` gives (`verify`
+recomputes it in Python).
 """
 
 from __future__ import annotations
@@ -56,26 +57,6 @@ def _moment(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def _hashed_text(items: list[Any]) -> str:
-    return json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def entry_hash(
-    *,
-    prev_hash: str,
-    created_at: datetime,
-    actor_kind: str,
-    actor_id: str,
-    subject_person_id: int | None,
-    action: str,
-    detail: Mapping[str, Any],
-) -> str:
-    content = _hashed_text(
-        [prev_hash, _moment(created_at), actor_kind, actor_id, subject_person_id, action, detail]
-    )
-    return hashlib.sha256(content.encode()).hexdigest()
-
-
 def hashed_after_prev(
     *,
     created_at: datetime,
@@ -85,11 +66,20 @@ def hashed_after_prev(
     action: str,
     detail: Mapping[str, Any],
 ) -> str:
-    """What `entry_hash` hashes after the previous hash: with `'["' + prev_hash + '",'` in
-    front (a hash is 64 hex digits, which JSON writes as they are), the same text."""
-    return _hashed_text(
-        [_moment(created_at), actor_kind, actor_id, subject_person_id, action, detail]
+    """The text a row's hash covers after its previous hash, PostgreSQL's part (see below)."""
+    return json.dumps(
+        [_moment(created_at), actor_kind, actor_id, subject_person_id, action, detail],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )[1:]
+
+
+def entry_hash(*, prev_hash: str, **entry: Any) -> str:
+    """SHA-256 over the JSON array [prev_hash, moment, actor_kind, actor_id, subject, action,
+    detail]; the previous hash is 64 hex digits, which JSON writes as they are."""
+    content = '["' + prev_hash + '",' + hashed_after_prev(**entry)
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

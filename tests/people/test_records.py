@@ -128,9 +128,11 @@ async def test_appends_from_many_sessions_at_once_keep_one_chain(storage: Storag
         st.text(max_size=8), st.none() | st.booleans() | st.integers() | st.text(), max_size=4
     ),
 )
-def test_what_postgresql_hashes_is_what_entry_hash_hashes(
+def test_the_hash_is_the_one_every_stored_row_has(
     actor_id: str, subject: int | None, detail: dict[str, object]
 ) -> None:
+    """As rows have always been hashed: SHA-256 over one JSON array, the previous hash first
+    (PostgreSQL hashes the same text, put together in SQL)."""
     entry = {
         "created_at": utcnow(),
         "actor_kind": "staff",
@@ -140,10 +142,10 @@ def test_what_postgresql_hashes_is_what_entry_hash_hashes(
         "detail": audit.safe_value(detail),
     }
     prev = hashlib.sha256(actor_id.encode("utf-8", "replace")).hexdigest()
-    in_database = '["' + prev + '",' + audit.hashed_after_prev(**entry)
-    assert hashlib.sha256(in_database.encode()).hexdigest() == audit.entry_hash(
-        prev_hash=prev, **entry
-    )
+    moment = entry["created_at"].replace(tzinfo=None).isoformat(timespec="microseconds")
+    items = [prev, moment, "staff", actor_id, subject, "choice", entry["detail"]]
+    text = json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert audit.entry_hash(prev_hash=prev, **entry) == hashlib.sha256(text.encode()).hexdigest()
 
 
 async def test_removing_the_newest_rows_is_noticed(storage: Storage) -> None:
