@@ -172,9 +172,7 @@ def _claim_statement(upsert: Any, *, advisory_lock: bool = False) -> Any:
         held = select(
             func.pg_advisory_xact_lock(bindparam("p_lock", type_=BigInteger)).label("held")
         ).cte("chat_lock")
-        insert = upsert(table).from_select(
-            list(values), select(*values.values()).select_from(held)
-        )
+        insert = upsert(table).from_select(list(values), select(*values.values()).select_from(held))
     else:
         insert = upsert(table).values(values)
     return insert.on_conflict_do_update(
