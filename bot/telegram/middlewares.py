@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.storage import journal, repositories
 from bot.storage.engine import connection_limit, runs_inline
 from bot.telegram.language import language_for, phone_language
-from bot.telegram.locks import ChatLocks, InProcessChatLocks, PostgresChatLocks
+from bot.telegram.locks import ChatLocks, InProcessChatLocks
 from bot.telegram.outbox import Outbox
 from bot.texts import render
 
@@ -169,8 +169,8 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         claimed = event if self._journal and isinstance(event, Update) else None
         # With a claim to make, PostgreSQL's advisory lock is taken by the claim itself,
         # in the same round trip.
-        lock_in_claim = claimed is not None and isinstance(self._locks, PostgresChatLocks)
-        if not lock_in_claim:
+        advisory = self._locks.advisory_key(key) if claimed is not None else None
+        if advisory is None:
             await self._locks.within(session, key)
         if claimed is not None:
             fresh = await journal.begin_handling(
@@ -178,7 +178,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
                 update_id=claimed.update_id,
                 chat_id=update_chat_id(claimed),
                 kind=claimed.event_type,
-                advisory_lock=key if lock_in_claim else None,
+                advisory_lock=advisory,
             )
             if not fresh:
                 await session.commit()

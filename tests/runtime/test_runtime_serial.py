@@ -61,6 +61,9 @@ class NoLocks:
     async def within(self, session: AsyncSession, key: int) -> None:
         return None
 
+    def advisory_key(self, key: int) -> int | None:
+        return None
+
     async def close(self) -> None:
         return None
 
