@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.storage.engine import POSTGRES_POOL_SIZE
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/codesign.db"
 WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    database_pool_size: int = Field(
+        default=POSTGRES_POOL_SIZE,
+        ge=3,
+        le=500,
+        description="PostgreSQL: connections kept open; updates use all but two at once",
     )
     bot_token: SecretStr | None = Field(
         default=None, description="Telegram bot token from @BotFather; not needed for chat mode"

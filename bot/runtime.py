@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -37,12 +38,16 @@ class Storage:
 
 async def open_storage(settings: Settings, *, apply_migrations: bool) -> Storage:
     """Connect to the configured database, bringing its tables up to date if asked."""
-    engine = create_engine(settings.database_url)
+    url = settings.database
+    pool: dict[str, Any] = {}
+    if url.get_backend_name() != "sqlite":  # SQLite keeps one connection (create_engine)
+        pool["pool_size"] = settings.database_pool_size
+    engine = create_engine(url, **pool)
     if apply_migrations:
         await migrate.upgrade(engine)
     dashboard_engine = None
     if sqlite_file(engine.url) is not None:
-        dashboard_engine = create_engine(settings.database_url, inline=False)
+        dashboard_engine = create_engine(url, inline=False)
     return Storage(engine, session_factory(engine), dashboard_engine)
 
 

@@ -32,6 +32,8 @@ def test_dotenv_file_is_read(clean_env: Path) -> None:
         ("BOT_TOKEN", "abc", "does not look like a Telegram token"),
         ("DEFAULT_LANGUAGE", "fr", "'en' or 'cy'"),
         ("LOG_LEVEL", "LOUD", "'DEBUG'"),
+        ("DATABASE_POOL_SIZE", "2", "greater than or equal to 3"),
+        ("DATABASE_POOL_SIZE", "many", "valid integer"),
     ],
 )
 def test_bad_values_give_one_line_naming_the_variable(

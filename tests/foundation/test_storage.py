@@ -16,8 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import load_settings
 from bot.runtime import Storage, open_storage
 from bot.storage import migrate
-from bot.storage.engine import create_engine, keep_sqlite_tidy, session_factory
+from bot.storage.engine import (
+    connection_limit,
+    create_engine,
+    keep_sqlite_tidy,
+    session_factory,
+)
 from bot.storage.models import Base, Budget, Person
+from tests.conftest import postgres_url_or_skip
 
 
 async def test_migrations_reach_head_and_match_the_models(storage: Storage) -> None:
@@ -127,6 +133,22 @@ async def test_sqlite_runs_updates_on_the_loop_and_the_dashboard_on_a_thread(
             assert await session.scalar(text("SELECT display_name FROM people")) == "Ann"
     finally:
         await storage.close()
+
+
+async def test_the_pool_size_is_the_settings_on_postgresql_and_one_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    postgres = load_settings(database_url=postgres_url_or_skip(), database_pool_size=4)
+    sqlite = load_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'codesign.db'}", database_pool_size=4
+    )
+    for settings, kept in ((postgres, 4), (sqlite, 1)):
+        storage = await open_storage(settings, apply_migrations=False)
+        try:
+            assert storage.engine.pool.size() == kept  # type: ignore[attr-defined]
+            assert connection_limit(storage.engine) == kept
+        finally:
+            await storage.close()
 
 
 async def test_an_inline_sqlite_error_is_sqlalchemys(tmp_path: Path) -> None:

@@ -344,3 +344,30 @@ async def test_a_burst_waits_its_turn_instead_of_timing_out(
     sent = session.sent(SendMessage)
     assert {m.chat_id for m in sent} == set(people)
     assert render("runtime.failed", "en") not in [m.text for m in sent]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_burst_on_postgresql_keeps_to_the_pools_connections(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More people at once than updates may hold connections: none is opened beyond the
+    ones the pool keeps (each new one is a PostgreSQL process and asyncpg's set-up)."""
+    opened = []
+    event.listen(storage.engine.sync_engine, "connect", lambda *args: opened.append(1))
+    real_respond = conversation.respond
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.02)  # each update holds its connection for a while
+        return await real_respond(*args, **kwargs)
+
+    monkeypatch.setattr(conversation, "respond", slow)
+    dispatcher, bot, _recorded = journaled(storage)
+    people = range(1000, 1040)
+    for text in ("/start", "/help"):
+        await asyncio.gather(
+            *(dispatcher.feed_update(bot, update(text, user_id=person)) for person in people)
+        )
+    async with storage.sessions() as db:
+        statuses = (await db.scalars(select(journal.TelegramUpdate.status))).all()
+    assert statuses == [journal.DONE] * 2 * len(people)
+    assert 1 < len(opened) <= storage.engine.pool.size()  # type: ignore[attr-defined]
