@@ -106,12 +106,9 @@ async def record(
     await record_all(session, [AuditEvent(actor_kind, actor_id, subject_person_id, action, detail)])
 
 
-async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> None:
-    """Append rows in order, locking the chain's head once for all of them."""
-    if not events:
-        return
+def _rows_of(events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
     created_at = utcnow()
-    entries = [
+    return [
         {
             "created_at": created_at,
             "actor_kind": event.actor_kind,
@@ -122,11 +119,27 @@ async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> Non
         }
         for event in events
     ]
-    if len(entries) == 1 and session.get_bind().dialect.name == "postgresql":
-        params = {**entries[0], "p_head": HEAD_ID, "p_after_prev": hashed_after_prev(**entries[0])}
-        if await direct.execute(session, _APPEND_ONE, params):
+
+
+def append_one_params(event: AuditEvent) -> dict[str, Any]:
+    """The parameters of `APPEND_ONE` for `event` (PostgreSQL)."""
+    entry = _rows_of([event])[0]
+    return {**entry, "p_head": HEAD_ID, "p_after_prev": hashed_after_prev(**entry)}
+
+
+async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> None:
+    """Append rows in order, locking the chain's head once for all of them."""
+    if not events:
+        return
+    if len(events) == 1 and session.get_bind().dialect.name == "postgresql":
+        appended = await direct.execute(session, APPEND_ONE, append_one_params(events[0]))
+        if appended:
             return
-        # No head yet (the log's first row): the three statements below make it.
+        # No head (the migration makes it; its row was deleted): the statements below do.
+    await _append(session, _rows_of(events))
+
+
+async def _append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     # The UPDATE comes first so the head is locked before it is read, on SQLite too; it
     # reads the head in the same statement (RETURNING). Core statements built once, and one
     # INSERT for every row: the ORM's unit of work and a round trip per row cost more than
@@ -214,7 +227,7 @@ def _append_one_statement() -> Any:
     )
 
 
-_APPEND_ONE = _append_one_statement()
+APPEND_ONE = _append_one_statement()
 
 
 @dataclass(frozen=True, slots=True)

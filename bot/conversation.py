@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import audit
 from bot.services import INVITE_VALID_FOR, ConversationServices, Who, council_data
-from bot.storage import repositories
+from bot.storage import repositories, turns
 from bot.storage.repositories import LoggedEvent
 from bot.texts import LANGUAGES, render
 from dialogs import flow
@@ -229,17 +229,16 @@ async def respond(
                 messages += _export_messages(export, language, subject.display_name)
                 logged.append(LoggedEvent("choice", "data_exported", after.step))
                 audited("data_exported")
-    await repositories.save_conversation(
-        session, person_id=subject.id, step=after.step, data=after.to_data()
-    )
-    await repositories.log_events(
+    await turns.save_turn(
         session,
         person_id=subject.id,
+        step=after.step,
+        data=after.to_data(),
         actor_telegram_id=sender.telegram_user_id,
-        events=logged,
         actor_role=who.actor_kind,
+        events=logged,
+        audit_events=audit_events,
     )
-    await audit.record_all(session, audit_events)
     if party.banner:
         messages = [replace(m, text=f"{party.banner}\n{m.text}") for m in messages]
     if party.note:

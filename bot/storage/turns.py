@@ -1,0 +1,161 @@
+"""The end of a turn: the person's new state, the transcript rows and the audit row.
+
+Every update ends with these writes. On SQLite they are the statements of
+`repositories.save_conversation`, `repositories.log_events` and `audit.record_all`, each
+a few microseconds on the event loop's own connection. On PostgreSQL each statement is a
+round trip to the server, and an update made seven (bench/README.md, "Eighth round"): there
+the three are one statement of data-modifying parts, which PostgreSQL runs to completion
+whether or not the statement reads what they return:
+
+    WITH saved AS (UPDATE people SET step = .., conversation = .. WHERE id = ..),
+         logged AS (INSERT INTO conversation_events (..)
+                    SELECT .. FROM unnest(directions, kinds, ..) WITH ORDINALITY ..),
+         -- with one audit row, `audit.APPEND_ONE`'s three parts:
+         locked_head AS (..), appended AS (..), moved_head AS (UPDATE audit_head ..)
+    SELECT moved_head.last_id FROM moved_head
+
+The transcript rows come in one array per column, in order (ORDER BY their ordinality:
+their ids follow the conversation). A turn with two or more audit rows appends them with
+`audit.record_all` after the statement, as does a turn whose audit log has lost its head
+row (the migration makes it; `record_all` makes it again).
+tests/people/test_turns.py writes turns both ways and compares the stored rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import audit
+from bot.storage import direct, repositories
+from bot.storage.models import ConversationEvent, Person, table_of, utcnow
+from bot.storage.repositories import LoggedEvent
+
+
+async def save_turn(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    step: str,
+    data: Mapping[str, Any],
+    actor_telegram_id: int | None,
+    actor_role: str,
+    events: Sequence[LoggedEvent],
+    audit_events: Sequence[audit.AuditEvent],
+) -> None:
+    """Store where `person_id` is now (`step`, `data`), log `events` in their transcript as
+    said by `actor_telegram_id` in `actor_role`, and append `audit_events` to the audit log."""
+    if session.get_bind().dialect.name != "postgresql" or not events:
+        await repositories.save_conversation(session, person_id=person_id, step=step, data=data)
+        await repositories.log_events(
+            session,
+            person_id=person_id,
+            actor_telegram_id=actor_telegram_id,
+            events=events,
+            actor_role=actor_role,
+        )
+        await audit.record_all(session, audit_events)
+        return
+    now = utcnow()
+    params: dict[str, Any] = {
+        "p_person_id": person_id,
+        "p_step": step,
+        "p_data": dict(data),
+        "p_now": now,
+        "p_actor_telegram_id": actor_telegram_id,
+        "p_actor_role": actor_role,
+        "p_directions": [event.direction for event in events],
+        "p_kinds": [event.kind for event in events],
+        "p_steps": [event.step for event in events],
+        "p_bodies": [event.body for event in events],
+        "p_details": [dict(event.detail) for event in events],
+    }
+    if len(audit_events) != 1:
+        await direct.execute(session, _TURN, params)
+        await audit.record_all(session, audit_events)
+        return
+    params.update(audit.append_one_params(audit_events[0]))
+    if not await direct.execute(session, _AUDITED_TURN, params):
+        await audit.record_all(session, audit_events)  # no head to lock: its row was deleted
+
+
+def _turn_parts() -> tuple[Any, Any]:
+    """PostgreSQL: the state saved and the transcript rows inserted, as two CTEs."""
+    people, events = table_of(Person), table_of(ConversationEvent)
+    now = bindparam("p_now", type_=DateTime(timezone=True))
+    person_id = bindparam("p_person_id", type_=Integer)
+    saved = (
+        sa_update(people)
+        .where(people.c.id == person_id)
+        .values(step=bindparam("p_step"), conversation=bindparam("p_data"), updated_at=now)
+        .returning(people.c.id)
+        .cte("saved")
+    )
+    given = (
+        func.unnest(
+            bindparam("p_directions", type_=ARRAY(String)),
+            bindparam("p_kinds", type_=ARRAY(String)),
+            bindparam("p_steps", type_=ARRAY(String)),
+            bindparam("p_bodies", type_=ARRAY(Text)),
+            bindparam("p_details", type_=ARRAY(JSON)),
+        )
+        .table_valued("direction", "kind", "step", "body", "detail", with_ordinality="n")
+        .render_derived(name="given")
+    )
+    logged = (
+        insert(events)
+        .from_select(
+            [
+                "person_id",
+                "actor_telegram_id",
+                "actor_role",
+                "direction",
+                "kind",
+                "step",
+                "body",
+                "detail",
+                "created_at",
+            ],
+            select(
+                person_id,
+                bindparam("p_actor_telegram_id", type_=BigInteger),
+                bindparam("p_actor_role", type_=String),
+                given.c.direction,
+                given.c.kind,
+                given.c.step,
+                given.c.body,
+                given.c.detail,
+                now,
+            ).order_by(given.c.n),
+        )
+        .returning(events.c.id)
+        .cte("logged")
+    )
+    return saved, logged
+
+
+def _statements() -> tuple[Any, Any]:
+    saved, logged = _turn_parts()
+    turn = select(func.count()).select_from(logged).add_cte(saved)
+    moved_head = audit.APPEND_ONE.cte("moved_head")
+    audited = select(moved_head.c.last_id).add_cte(saved, logged)
+    return turn, audited
+
+
+_TURN, _AUDITED_TURN = _statements()
