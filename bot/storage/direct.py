@@ -6,12 +6,12 @@ SQLAlchemy's asyncio session takes 60-300 us around it (a greenlet, the session'
 path, the compiled-statement cache, the result object): the five calls were a fifth of an
 update's time (see bench/README.md, "Fifth round"). On a session bound to the inline SQLite
 driver, `execute` runs them on the session's own sqlite3 connection, in its transaction.
-On PostgreSQL (asyncpg), once SQLAlchemy has begun the transaction on the connection, it
-runs them on the session's asyncpg connection in the same way (a statement took 100 us of
-the loop through the session, 35 us straight; bench/README.md, "Seventh round"); the
-statement that begins the transaction, and a batch that returns rows (one INSERT with
-SQLAlchemy's insertmanyvalues), go through `session.execute`. On aiosqlite it is always
-`session.execute`.
+On PostgreSQL (asyncpg) it runs them on the session's asyncpg connection in the same way
+(a statement took 100 us of the loop through the session, 35 us straight; bench/README.md,
+"Seventh round"), in the transaction that SQLAlchemy's adapter begins for the first of
+them (its BEGIN, sent from here; "Eighth round"); a batch that returns rows (one INSERT
+with SQLAlchemy's insertmanyvalues) goes through `session.execute`. On aiosqlite it is
+always `session.execute`.
 
 Nothing is written by hand: each statement is compiled once, by SQLAlchemy, for the
 engine's dialect; values go through the dialect's own bind and result processors (dates as
@@ -142,8 +142,8 @@ _drivers: WeakKeyDictionary[SessionTransaction, Driver | None] = WeakKeyDictiona
 
 
 async def _driver(session: AsyncSession) -> Driver | None:
-    """The session's sqlite3 or asyncpg connection, in its transaction; None for
-    `session.execute` (aiosqlite, or asyncpg before the transaction has begun on it)."""
+    """The session's sqlite3 or asyncpg connection, in its transaction (begun if need be);
+    None for `session.execute` (aiosqlite, or an asyncpg connection in autocommit)."""
     transaction = session.sync_session.get_transaction()
     if transaction is not None and transaction in _drivers:
         return _drivers[transaction]
@@ -154,10 +154,17 @@ async def _driver(session: AsyncSession) -> Driver | None:
     if isinstance(driver, InlineConnection):
         found = driver.raw
     elif isinstance(raw.dbapi_connection, AsyncAdapt_asyncpg_connection):
-        # SQLAlchemy sends BEGIN with the first statement: until then a statement straight
-        # on the connection would run outside the transaction, so it waits for that one.
-        if getattr(raw.dbapi_connection, "_transaction", None) is None:
-            return None
+        # SQLAlchemy's adapter sends BEGIN with the first statement; a statement straight
+        # on the connection before it would run outside the transaction. So BEGIN is sent
+        # here as the adapter sends it, and its commit and rollback end it as usual.
+        adapter = raw.dbapi_connection
+        start = getattr(adapter, "_start_transaction", None)
+        if getattr(adapter, "_transaction", None) is None:
+            if start is None:  # an adapter unlike the one this was written for
+                return None
+            await start()
+            if getattr(adapter, "_transaction", None) is None:  # autocommit: no BEGIN
+                return None
         found = driver
     began = session.sync_session.get_transaction()
     if began is not None:

@@ -269,9 +269,8 @@ async def test_on_postgresql_each_statement_stores_what_sqlalchemy_stores(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with storage.sessions() as session, session.begin():
-        assert await direct._driver(session) is None  # nothing begun yet: SQLAlchemy begins
+        assert await direct._driver(session) is not None  # BEGIN sent: every statement straight
         first = await _one_update(session, 1)
-        assert await direct._driver(session) is not None  # then the statements go straight
     monkeypatch.setattr(direct, "_driver", _sqlalchemy_only)
     async with storage.sessions() as session, session.begin():
         second = await _one_update(session, 2)
@@ -320,3 +319,18 @@ async def test_on_postgresql_direct_statements_commit_and_roll_back_with_the_ses
         await session.rollback()
         count = await session.scalar(text("SELECT count(*) FROM telegram_updates"))
     assert count == 2  # the first two committed, the two after rolled back with their session
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_on_postgresql_in_autocommit_statements_go_through_sqlalchemy(
+    storage: Storage,
+) -> None:
+    """No transaction to begin: nothing is sent straight, and each statement stands alone."""
+    autocommit = storage.engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with session_factory(autocommit)() as session:
+        assert await direct._driver(session) is None
+        await journal.begin_handling(session, update_id=1, chat_id=1, kind="message")
+        await session.rollback()
+    async with storage.sessions() as session:
+        count = await session.scalar(text("SELECT count(*) FROM telegram_updates"))
+    assert count == 1
