@@ -18,7 +18,7 @@ The transcript rows come in one array per column, in order (ORDER BY their ordin
 their ids follow the conversation). A turn with two or more audit rows appends them with
 `audit.record_all` after the statement, as does a turn whose audit log has lost its head
 row (the migration makes it; `record_all` makes it again).
-tests/people/test_turns.py writes turns both ways and compares the stored rows.
+tests/foundation/test_turns.py writes turns both ways and compares the stored rows.
 """
 
 from __future__ import annotations

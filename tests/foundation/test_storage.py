@@ -135,6 +135,7 @@ async def test_sqlite_runs_updates_on_the_loop_and_the_dashboard_on_a_thread(
         await storage.close()
 
 
+@pytest.mark.postgres
 async def test_the_pool_size_is_the_settings_on_postgresql_and_one_on_sqlite(
     tmp_path: Path,
 ) -> None:
