@@ -44,22 +44,6 @@ async def _person(session: AsyncSession, user: int) -> int:
     return found.id
 
 
-async def _three_writes(
-    session: AsyncSession,
-    user: int,
-    events: list[LoggedEvent],
-    audit_count: int,
-    *,
-    role: str = "person",
-) -> None:
-    person_id = await _person(session, user)
-    await repositories.save_conversation(session, person_id=person_id, step="goal_ask", data=STATE)
-    await repositories.log_events(
-        session, person_id=person_id, actor_telegram_id=user, events=events, actor_role=role
-    )
-    await audit.record_all(session, _audited(user, person_id, audit_count))
-
-
 async def _one_turn(
     session: AsyncSession,
     user: int,
@@ -67,8 +51,20 @@ async def _one_turn(
     audit_count: int,
     *,
     role: str = "person",
+    as_three_writes: bool = False,
 ) -> None:
+    """A turn by `save_turn`, or by the three writes it stands for."""
     person_id = await _person(session, user)
+    audited = _audited(user, person_id, audit_count)
+    if as_three_writes:
+        await repositories.save_conversation(
+            session, person_id=person_id, step="goal_ask", data=STATE
+        )
+        await repositories.log_events(
+            session, person_id=person_id, actor_telegram_id=user, events=events, actor_role=role
+        )
+        await audit.record_all(session, audited)
+        return
     await turns.save_turn(
         session,
         person_id=person_id,
@@ -77,7 +73,7 @@ async def _one_turn(
         actor_telegram_id=user,
         actor_role=role,
         events=events,
-        audit_events=_audited(user, person_id, audit_count),
+        audit_events=audited,
     )
 
 
@@ -112,7 +108,7 @@ async def test_a_turn_stores_what_its_three_writes_store(
     async with storage.sessions() as session, session.begin():
         await _one_turn(session, 1, EVENTS, audit_count, role="carer")
     async with storage.sessions() as session, session.begin():
-        await _three_writes(session, 2, EVENTS, audit_count, role="carer")
+        await _one_turn(session, 2, EVENTS, audit_count, role="carer", as_three_writes=True)
     async with storage.sessions() as session:
         for table, where, key in (
             ("people", "telegram_user_id", lambda user: user),
