@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import audit
 from bot.services import INVITE_VALID_FOR, ConversationServices, Who, council_data
 from bot.storage import repositories, turns
+from bot.storage.engine import json_of
 from bot.storage.repositories import LoggedEvent
 from bot.texts import LANGUAGES, render
 from dialogs import flow
@@ -233,7 +234,7 @@ async def respond(
         session,
         person_id=subject.id,
         step=after.step,
-        data=after.to_data(),
+        data=json_of(after, after.to_data),
         actor_telegram_id=sender.telegram_user_id,
         actor_role=who.actor_kind,
         events=logged,

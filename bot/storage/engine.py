@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from weakref import WeakSet
@@ -46,6 +46,25 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class JsonText(str):
+    """A value already written as a JSON column writes it (`json_of`): stored as it is."""
+
+    __slots__ = ()
+
+
+def json_of(value: Any, plain: Callable[[], Any]) -> JsonText:
+    """`plain()`, a dataclass's JSON values, as `json_text` writes them, for a JSON column.
+
+    orjson writes the dataclass itself, in one pass: making the plain values first and
+    then writing them was two more (the person's state, after every update; bench/README.md,
+    "Ninth round"). What orjson refuses in a dataclass goes through `plain()` and `json_text`.
+    """
+    try:
+        return JsonText(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode())
+    except TypeError:
+        return JsonText(json_text(plain()))
+
+
 def json_text(value: Any) -> str:
     """A JSON column's value as text (orjson: the state is saved after every update).
 
@@ -53,8 +72,10 @@ def json_text(value: Any) -> str:
     refuses it; text orjson cannot write (half a surrogate pair) goes to json.dumps. Two
     differences, for values nothing here stores: an integer beyond 64 bits is refused
     (orjson would read it back as a float), and NaN and infinities, which PostgreSQL
-    refuses in JSON, are written null.
+    refuses in JSON, are written null. A `JsonText` is written as it is.
     """
+    if type(value) is JsonText:
+        return str(value)
     try:
         return orjson.dumps(value, option=_ORJSON_AS_JSON).decode()
     except TypeError:

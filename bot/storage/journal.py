@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -26,14 +27,15 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage import direct
-from bot.storage.models import Base, table_of, utcnow
+from bot.storage import direct, repositories
+from bot.storage.models import Base, Person, table_of, utcnow
 
 RECEIVED = "received"
 DONE = "done"
@@ -127,25 +129,35 @@ async def begin_handling(
     chat_id: int | None,
     kind: str,
     advisory_lock: int | None = None,
+    telegram_user_id: int | None = None,
 ) -> bool:
     """Claim an update for handling in this transaction; False if it was handled already.
 
     Call with the chat's lock held, or (PostgreSQL) pass its key as `advisory_lock`: the
     claim then takes the transaction-level advisory lock itself, before it looks for the
     row, in the same round trip. The row becomes "done" when the transaction commits.
+
+    `telegram_user_id` (PostgreSQL): the same statement also reads and locks that person's
+    row, once the chat's lock is held, and hands it to `repositories.get_or_create_person`
+    in this transaction: the update's next round trip, saved.
     """
     # One statement: insert the claim, or take over a received or failed row; a done row
     # is left alone and nothing comes back. (A read, then a write, cost two round trips
     # and an ORM object on every update.) The statements are built once per database.
     dialect = session.get_bind().dialect.name
     params = {"p_update_id": update_id, "p_chat_id": chat_id, "p_kind": kind, "p_now": utcnow()}
-    if advisory_lock is None:
-        claim = _CLAIMS[dialect]
-    elif dialect == "postgresql":
-        claim = _LOCKING_CLAIM
+    if advisory_lock is not None:
+        if dialect != "postgresql":
+            raise ValueError(f"advisory locks are PostgreSQL's; this database is {dialect}")
         params["p_lock"] = advisory_lock
-    else:
-        raise ValueError(f"advisory locks are PostgreSQL's; this database is {dialect}")
+    if dialect == "postgresql" and telegram_user_id is not None:
+        params["p_telegram_user_id"] = telegram_user_id
+        claim = _claim_with_person_statement(advisory_lock=advisory_lock is not None)
+        (row,) = await direct.execute(session, claim, params)
+        if row[1] is not None:
+            repositories.keep_locked_person(session, repositories.person_of(row[1:]))
+        return row[0] is not None
+    claim = _LOCKING_CLAIM if advisory_lock is not None else _CLAIMS[dialect]
     return bool(await direct.execute(session, claim, params))
 
 
@@ -157,9 +169,20 @@ def _claim_statement(upsert: Any, *, advisory_lock: bool = False) -> Any:
     is held; the conflict check and DO UPDATE see the newest committed row, whatever the
     statement's snapshot.
     """
-    table = table_of(TelegramUpdate)
+    values = _claim_values()
+    if advisory_lock:
+        held = _chat_lock(advisory_lock=True)
+        insert = upsert(_updates).from_select(
+            list(values), select(*values.values()).select_from(held)
+        )
+    else:
+        insert = upsert(_updates).values(values)
+    return _taking_over(insert)
+
+
+def _claim_values() -> dict[str, Any]:
     now = bindparam("p_now", type_=DateTime(timezone=True))
-    values: dict[str, Any] = {
+    return {
         "update_id": bindparam("p_update_id", type_=BigInteger),
         "chat_id": bindparam("p_chat_id", type_=BigInteger),
         "kind": bindparam("p_kind", type_=String),
@@ -168,26 +191,69 @@ def _claim_statement(upsert: Any, *, advisory_lock: bool = False) -> Any:
         "received_at": now,
         "finished_at": now,
     }
+
+
+def _chat_lock(*, advisory_lock: bool) -> Any:
+    """A one-row CTE; with `advisory_lock`, making it takes pg_advisory_xact_lock(p_lock)."""
     if advisory_lock:
-        held = select(
-            func.pg_advisory_xact_lock(bindparam("p_lock", type_=BigInteger)).label("held")
-        ).cte("chat_lock")
-        insert = upsert(table).from_select(list(values), select(*values.values()).select_from(held))
-    else:
-        insert = upsert(table).values(values)
+        held = func.pg_advisory_xact_lock(bindparam("p_lock", type_=BigInteger))
+        return select(held.label("held")).cte("chat_lock")
+    return select(literal(True).label("held")).cte("chat_lock")
+
+
+def _taking_over(insert: Any) -> Any:
+    """The claim's conflict clause: a received or failed row is taken over, a done one kept."""
     return insert.on_conflict_do_update(
-        index_elements=[table.c.update_id],
+        index_elements=[_updates.c.update_id],
         set_={
             "status": DONE,
-            "attempts": func.coalesce(table.c.attempts, 0) + 1,
+            "attempts": func.coalesce(_updates.c.attempts, 0) + 1,
             "error": None,
             "payload": None,
-            "finished_at": now,
+            "finished_at": bindparam("p_now", type_=DateTime(timezone=True)),
         },
-        where=table.c.status != DONE,
-    ).returning(table.c.update_id)
+        where=_updates.c.status != DONE,
+    ).returning(_updates.c.update_id)
 
 
+@cache  # built on first use: models imports this module before repositories is whole
+def _claim_with_person_statement(*, advisory_lock: bool) -> Any:
+    """PostgreSQL: the claim, and the claimant's person row read FOR UPDATE, in one row:
+
+        WITH chat_lock AS (SELECT pg_advisory_xact_lock(..) AS held),
+             claimed AS (INSERT INTO telegram_updates .. SELECT .. FROM chat_lock
+                         ON CONFLICT .. RETURNING update_id),
+             me AS (SELECT people.id, .. FROM people JOIN chat_lock ON true
+                    WHERE people.telegram_user_id = .. FOR UPDATE OF people)
+        SELECT (SELECT update_id FROM claimed), me.* FROM chat_lock LEFT JOIN me ON true
+
+    The person's row is joined to the lock's row, so it is locked only once the chat's
+    lock is held (the order every update takes them in: no deadlock), and FOR UPDATE
+    gives its newest committed version whatever the statement's snapshot. A person made
+    by another worker after that snapshot is not seen: get_or_create_person then reads
+    again, in a statement of its own.
+    """
+    values = _claim_values()
+    held = _chat_lock(advisory_lock=advisory_lock)
+    claimed = _taking_over(
+        postgresql.insert(_updates).from_select(
+            list(values), select(*values.values()).select_from(held)
+        )
+    ).cte("claimed")
+    people = table_of(Person)
+    me = (
+        select(*repositories.PERSON_COLUMNS)
+        .join_from(people, held, true())
+        .where(people.c.telegram_user_id == bindparam("p_telegram_user_id", type_=BigInteger))
+        .with_for_update(of=people)
+        .cte("me")
+    )
+    return select(
+        select(claimed.c.update_id).scalar_subquery().label("claimed"), *me.c
+    ).select_from(held.outerjoin(me, true()))
+
+
+_updates = table_of(TelegramUpdate)
 _CLAIMS = {
     "postgresql": _claim_statement(postgresql.insert),
     "sqlite": _claim_statement(sqlite.insert),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import direct
+from bot.storage.engine import JsonText
 from bot.storage.models import (
     Budget,
     CarerLink,
@@ -73,7 +74,7 @@ def _state(person: Person) -> PersonState:
 # building a statement and going through the ORM's execution cost three times as much as
 # running it (see bench/README.md, "What the profile showed").
 _people = table_of(Person)
-_PERSON_BY_TELEGRAM_ID = select(
+PERSON_COLUMNS = (
     _people.c.id,
     _people.c.telegram_user_id,
     _people.c.display_name,
@@ -81,7 +82,10 @@ _PERSON_BY_TELEGRAM_ID = select(
     _people.c.step,
     _people.c.conversation.label("data"),
     _people.c.acting_for_id,
-).where(_people.c.telegram_user_id == bindparam("p_telegram_user_id"))
+)  # a PersonState's fields, in order
+_PERSON_BY_TELEGRAM_ID = select(*PERSON_COLUMNS).where(
+    _people.c.telegram_user_id == bindparam("p_telegram_user_id")
+)
 _PERSON_BY_TELEGRAM_ID_FOR_UPDATE = _PERSON_BY_TELEGRAM_ID.with_for_update()
 _SAVE_CONVERSATION = (
     sa_update(_people)
@@ -91,21 +95,52 @@ _SAVE_CONVERSATION = (
 _LOG_EVENTS = insert(table_of(ConversationEvent))
 
 
+def person_of(row: Sequence[Any]) -> PersonState:
+    """A PersonState from a row of PERSON_COLUMNS."""
+    person_id, user_id, display_name, language, step, data, acting_for_id = row
+    return PersonState(person_id, user_id, display_name, language, step, dict(data), acting_for_id)
+
+
 async def person_by_telegram_id(
     session: AsyncSession, *, telegram_user_id: int, for_update: bool = False
 ) -> PersonState | None:
     query = _PERSON_BY_TELEGRAM_ID_FOR_UPDATE if for_update else _PERSON_BY_TELEGRAM_ID
     rows = await direct.execute(session, query, {"p_telegram_user_id": telegram_user_id})
-    if not rows:
+    return person_of(rows[0]) if rows else None
+
+
+# A person's row read and locked (FOR UPDATE) by the statement that claimed the update
+# (journal.begin_handling on PostgreSQL), for this transaction's get_or_create_person: a
+# round trip fewer on every update (bench/README.md, "Ninth round"). Kept with the
+# transaction it was locked in, and taken once.
+_LOCKED_PERSON = "codesign.locked_person"
+
+
+def keep_locked_person(session: AsyncSession, person: PersonState) -> None:
+    """Hand `person`, read and locked in the session's transaction, to get_or_create_person."""
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None:
+        session.info[_LOCKED_PERSON] = (transaction, person)
+
+
+def take_locked_person(session: AsyncSession, telegram_user_id: int) -> PersonState | None:
+    """The person `keep_locked_person` kept, if theirs is `telegram_user_id` and the
+    transaction it was locked in is still open; taken once."""
+    kept = session.info.pop(_LOCKED_PERSON, None)
+    if kept is None:
         return None
-    person_id, user_id, display_name, language, step, data, acting_for_id = rows[0]
-    return PersonState(person_id, user_id, display_name, language, step, dict(data), acting_for_id)
+    transaction, person = kept
+    if transaction is not session.sync_session.get_transaction():
+        return None  # locked in a transaction that has ended
+    return person if person.telegram_user_id == telegram_user_id else None
 
 
 async def get_or_create_person(
     session: AsyncSession, *, telegram_user_id: int, display_name: str, language: str
 ) -> PersonState:
-    found = await person_by_telegram_id(session, telegram_user_id=telegram_user_id, for_update=True)
+    found = take_locked_person(session, telegram_user_id) or await person_by_telegram_id(
+        session, telegram_user_id=telegram_user_id, for_update=True
+    )
     if found is not None:
         return found
     person = Person(
@@ -121,13 +156,17 @@ async def get_or_create_person(
 
 
 async def save_conversation(
-    session: AsyncSession, *, person_id: int, step: str, data: Mapping[str, Any]
+    session: AsyncSession, *, person_id: int, step: str, data: Mapping[str, Any] | JsonText
 ) -> None:
     # One UPDATE: loading the row first cost a SELECT and an ORM object per update.
     await direct.execute(
         session,
         _SAVE_CONVERSATION,
-        {"p_person_id": person_id, "p_step": step, "p_data": dict(data)},
+        {
+            "p_person_id": person_id,
+            "p_step": step,
+            "p_data": data if isinstance(data, JsonText) else dict(data),
+        },
     )
 
 

@@ -173,12 +173,15 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         if advisory is None:
             await self._locks.within(session, key)
         if claimed is not None:
+            # On PostgreSQL the claim also reads and locks the sender's person row.
+            sender = update_user(claimed)
             fresh = await journal.begin_handling(
                 session,
                 update_id=claimed.update_id,
                 chat_id=update_chat_id(claimed),
                 kind=claimed.event_type,
                 advisory_lock=advisory,
+                telegram_user_id=None if sender is None else sender.id,
             )
             if not fresh:
                 await session.commit()

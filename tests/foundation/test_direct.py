@@ -30,6 +30,7 @@ from bot.runtime import Storage
 from bot.storage import direct, journal, migrate, repositories
 from bot.storage.engine import (
     create_engine,
+    json_of,
     json_text,
     json_value,
     runs_inline,
@@ -38,6 +39,7 @@ from bot.storage.engine import (
 from bot.storage.inline_sqlite import inline_creator
 from bot.storage.models import Person
 from bot.storage.repositories import LoggedEvent
+from dialogs.state import Budget, Conversation, Goal
 
 _STORED_MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 
@@ -216,6 +218,42 @@ def test_json_columns_hold_what_json_would(value: Any) -> None:
 def test_an_integer_beyond_64_bits_is_refused_not_rounded(huge: int) -> None:
     with pytest.raises(ValueError, match="beyond 64 bits"):
         json_text({"goals": [{"id": huge}]})
+
+
+_TEXT = st.text() | st.just("garden \ud83c")  # half a surrogate pair: orjson refuses it
+_CONVERSATIONS = st.builds(
+    Conversation,
+    step=st.sampled_from(["goals", "plan"]),
+    answers=st.dictionaries(st.text(max_size=8), _TEXT, max_size=3),
+    goals=st.lists(
+        st.builds(Goal, id=st.integers(), text=_TEXT, areas=st.lists(_TEXT, max_size=2))
+    ),
+    budget=st.none()
+    | st.builds(
+        Budget,
+        source=st.just("estimate"),
+        scheme_id=st.just("adult-2026"),
+        annual_pence=_INTEGERS,
+        weekly_pence=st.integers(0, 10**7),
+        lines=st.lists(st.dictionaries(st.text(max_size=5), _INTEGERS | _TEXT), max_size=3),
+    ),
+)
+
+
+@given(_CONVERSATIONS)
+def test_the_state_is_written_as_its_plain_values_would_be(conversation: Conversation) -> None:
+    """json_of writes the dataclass straight; the text is what json_text writes of to_data()."""
+    try:
+        expected: str | type[ValueError] = json_text(conversation.to_data())
+    except ValueError:  # an integer beyond 64 bits: refused both ways
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError, match="64 bits"):
+            json_of(conversation, conversation.to_data)
+        return
+    written = json_of(conversation, conversation.to_data)
+    assert written == expected and json_text(written) == expected
+    assert Conversation.from_data(json_value(written)) == conversation
 
 
 async def test_a_session_is_freed_without_the_garbage_collector(

@@ -13,11 +13,13 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import TelegramObject, Update
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Storage
-from bot.storage import journal
+from bot.storage import journal, repositories
 from bot.storage.engine import create_engine, session_factory
+from bot.storage.models import Person
 from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
 from bot.telegram.locks import (
     ChatLocks,
@@ -211,3 +213,98 @@ async def test_only_postgresql_claims_take_an_advisory_lock(storage: Storage) ->
             await journal.begin_handling(
                 session, update_id=next(_ids), chat_id=1, kind="message", advisory_lock=1
             )
+
+
+async def _claim(session: AsyncSession, user: int, *, locking: bool = True) -> bool:
+    return await journal.begin_handling(
+        session,
+        update_id=next(_ids),
+        chat_id=user,
+        kind="message",
+        advisory_lock=user if locking else None,
+        telegram_user_id=user,
+    )
+
+
+async def _made(storage: Storage, user: int, data: dict[str, Any]) -> int:
+    async with storage.sessions() as session, session.begin():
+        person = await repositories.get_or_create_person(
+            session, telegram_user_id=user, display_name="Ann", language="en"
+        )
+        await repositories.save_conversation(session, person_id=person.id, step="goals", data=data)
+        return person.id
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("locking", [True, False], ids=["advisory", "no-advisory"])
+async def test_the_claim_reads_and_locks_the_senders_row(storage: Storage, locking: bool) -> None:
+    user = int(uuid.uuid4().int % 10**9) + 10**9
+    person_id = await _made(storage, user, {"n": 0})
+    async with storage.sessions() as session:
+        assert await _claim(session, user, locking=locking)
+        async with second_worker(storage) as other, other.engine.connect() as elsewhere:
+            locked = text("SELECT id FROM people WHERE id = :id FOR UPDATE NOWAIT")
+            with pytest.raises(DBAPIError, match="lock"):
+                await elsewhere.execute(locked, {"id": person_id})
+        kept = repositories.take_locked_person(session, user)
+        assert kept is not None and (kept.id, dict(kept.data)) == (person_id, {"n": 0})
+        assert repositories.take_locked_person(session, user) is None  # taken once
+        await session.commit()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_claim_that_waited_for_the_chat_reads_the_row_as_the_other_left_it(
+    storage: Storage,
+) -> None:
+    # The waiting claim's snapshot predates the other worker's commit; FOR UPDATE must
+    # still give the row as that worker left it, or its step would be lost.
+    user = int(uuid.uuid4().int % 10**9) + 10**9
+    person_id = await _made(storage, user, {"n": 0})
+    async with second_worker(storage) as other, other.sessions() as first:
+        assert await _claim(first, user)
+        await repositories.save_conversation(first, person_id=person_id, step="x", data={"n": 1})
+        async with storage.sessions() as waiting:
+            claiming = asyncio.create_task(_claim(waiting, user))
+            await asyncio.sleep(0.3)
+            assert not claiming.done()  # waits for the chat's lock
+            await first.commit()
+            assert await claiming
+            kept = repositories.take_locked_person(waiting, user)
+            assert kept is not None and (kept.step, dict(kept.data)) == ("x", {"n": 1})
+            await waiting.commit()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_person_made_while_the_claim_waited_is_found_not_made_twice(
+    storage: Storage,
+) -> None:
+    user = int(uuid.uuid4().int % 10**9) + 10**9
+    async with second_worker(storage) as other, other.sessions() as first:
+        assert await _claim(first, user)
+        assert repositories.take_locked_person(first, user) is None  # a new person
+        made = await repositories.get_or_create_person(
+            first, telegram_user_id=user, display_name="Ann", language="en"
+        )
+        async with storage.sessions() as waiting:
+            claiming = asyncio.create_task(_claim(waiting, user))
+            await asyncio.sleep(0.3)
+            await first.commit()
+            assert await claiming
+            found = await repositories.get_or_create_person(
+                waiting, telegram_user_id=user, display_name="Ann", language="en"
+            )
+            assert found.id == made.id
+            await waiting.commit()
+
+
+async def test_a_kept_person_is_only_for_its_sender_and_its_transaction(storage: Storage) -> None:
+    person_id = await _made(storage, 77, {"n": 0})
+    async with storage.sessions() as session:
+        person = await repositories.person_by_telegram_id(session, telegram_user_id=77)
+        assert person is not None
+        repositories.keep_locked_person(session, person)
+        assert repositories.take_locked_person(session, 78) is None  # someone else's
+        repositories.keep_locked_person(session, person)
+        await session.commit()  # its transaction ended: the row is no longer locked
+        assert (await session.get(Person, person_id)) is not None  # the next transaction
+        assert repositories.take_locked_person(session, 77) is None
