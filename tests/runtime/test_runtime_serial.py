@@ -28,8 +28,9 @@ from bot.telegram.locks import (
     RedisChatLocks,
     chat_locks_for,
 )
+from bot.telegram.middlewares import lock_key, update_user
 from bot.telegram.recording import LOCAL_BOT_TOKEN, RecordingSession
-from tests.fake_bot_api import message_update
+from tests.fake_bot_api import message_update, press_update
 
 _ids = itertools.count(5000)
 
@@ -308,3 +309,34 @@ async def test_a_kept_person_is_only_for_its_sender_and_its_transaction(storage:
         await session.commit()  # its transaction ended: the row is no longer locked
         assert (await session.get(Person, person_id)) is not None  # the next transaction
         assert repositories.take_locked_person(session, 77) is None
+
+
+@pytest.mark.parametrize(
+    ("update", "sender", "key"),
+    [
+        (message_update(1, "hi", user_id=5, chat_id=-100), 5, -100),
+        (message_update(2, "hi", user_id=6, edited=True), 6, 6),
+        (press_update(3, "1", user_id=7), 7, 7),
+        (
+            {
+                "update_id": 4,
+                "channel_post": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": -1009, "type": "channel"},
+                    "text": "news",
+                },
+            },
+            None,
+            -1009,
+        ),
+    ],
+    ids=["group-message", "edited", "press", "channel-post"],
+)
+def test_each_update_is_keyed_on_its_chat_and_claimed_for_its_sender(
+    update: dict[str, Any], sender: int | None, key: int
+) -> None:
+    parsed = Update.model_validate(update)
+    found = update_user(parsed)
+    assert (None if found is None else found.id) == sender
+    assert lock_key(parsed) == key
