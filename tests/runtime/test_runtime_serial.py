@@ -236,6 +236,22 @@ async def _made(storage: Storage, user: int, data: dict[str, Any]) -> int:
         return person.id
 
 
+@asynccontextmanager
+async def _claimed_behind(
+    first: AsyncSession, storage: Storage, user: int
+) -> AsyncIterator[AsyncSession]:
+    """Another worker's claim for `user`'s chat, made while `first` holds it: it waits,
+    and goes through when `first` commits. Its transaction commits at the end."""
+    async with storage.sessions() as waiting:
+        claiming = asyncio.create_task(_claim(waiting, user))
+        await asyncio.sleep(0.3)
+        assert not claiming.done()  # waits for the chat's lock
+        await first.commit()
+        assert await claiming
+        yield waiting
+        await waiting.commit()
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])
 @pytest.mark.parametrize("locking", [True, False], ids=["advisory", "no-advisory"])
 async def test_the_claim_reads_and_locks_the_senders_row(storage: Storage, locking: bool) -> None:
@@ -264,15 +280,9 @@ async def test_a_claim_that_waited_for_the_chat_reads_the_row_as_the_other_left_
     async with second_worker(storage) as other, other.sessions() as first:
         assert await _claim(first, user)
         await repositories.save_conversation(first, person_id=person_id, step="x", data={"n": 1})
-        async with storage.sessions() as waiting:
-            claiming = asyncio.create_task(_claim(waiting, user))
-            await asyncio.sleep(0.3)
-            assert not claiming.done()  # waits for the chat's lock
-            await first.commit()
-            assert await claiming
+        async with _claimed_behind(first, storage, user) as waiting:
             kept = repositories.take_locked_person(waiting, user)
             assert kept is not None and (kept.step, dict(kept.data)) == ("x", {"n": 1})
-            await waiting.commit()
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
@@ -286,16 +296,11 @@ async def test_a_person_made_while_the_claim_waited_is_found_not_made_twice(
         made = await repositories.get_or_create_person(
             first, telegram_user_id=user, display_name="Ann", language="en"
         )
-        async with storage.sessions() as waiting:
-            claiming = asyncio.create_task(_claim(waiting, user))
-            await asyncio.sleep(0.3)
-            await first.commit()
-            assert await claiming
+        async with _claimed_behind(first, storage, user) as waiting:
             found = await repositories.get_or_create_person(
                 waiting, telegram_user_id=user, display_name="Ann", language="en"
             )
             assert found.id == made.id
-            await waiting.commit()
 
 
 async def test_a_kept_person_is_only_for_its_sender_and_its_transaction(storage: Storage) -> None:
