@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from weakref import WeakSet
@@ -63,6 +63,11 @@ def json_of(value: Any, plain: Callable[[], Any]) -> JsonText:
         return JsonText(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode())
     except TypeError:
         return JsonText(json_text(plain()))
+
+
+def json_param(data: Mapping[str, Any] | JsonText) -> dict[str, Any] | JsonText:
+    """A JSON column's parameter: a `JsonText` as it is, a mapping as a dict of its own."""
+    return data if isinstance(data, JsonText) else dict(data)
 
 
 def json_text(value: Any) -> str:

@@ -169,15 +169,9 @@ def _claim_statement(upsert: Any, *, advisory_lock: bool = False) -> Any:
     is held; the conflict check and DO UPDATE see the newest committed row, whatever the
     statement's snapshot.
     """
-    values = _claim_values()
     if advisory_lock:
-        held = _chat_lock(advisory_lock=True)
-        insert = upsert(_updates).from_select(
-            list(values), select(*values.values()).select_from(held)
-        )
-    else:
-        insert = upsert(_updates).values(values)
-    return _taking_over(insert)
+        return _taking_over(_claim_from(upsert, _chat_lock(advisory_lock=True)))
+    return _taking_over(upsert(_updates).values(_claim_values()))
 
 
 def _claim_values() -> dict[str, Any]:
@@ -191,6 +185,12 @@ def _claim_values() -> dict[str, Any]:
         "received_at": now,
         "finished_at": now,
     }
+
+
+def _claim_from(upsert: Any, held: Any) -> Any:
+    """The claim's INSERT ... SELECT from the one-row CTE `held` (made before the row is)."""
+    values = _claim_values()
+    return upsert(_updates).from_select(list(values), select(*values.values()).select_from(held))
 
 
 def _chat_lock(*, advisory_lock: bool) -> Any:
@@ -233,13 +233,8 @@ def _claim_with_person_statement(*, advisory_lock: bool) -> Any:
     by another worker after that snapshot is not seen: get_or_create_person then reads
     again, in a statement of its own.
     """
-    values = _claim_values()
     held = _chat_lock(advisory_lock=advisory_lock)
-    claimed = _taking_over(
-        postgresql.insert(_updates).from_select(
-            list(values), select(*values.values()).select_from(held)
-        )
-    ).cte("claimed")
+    claimed = _taking_over(_claim_from(postgresql.insert, held)).cte("claimed")
     people = table_of(Person)
     me = (
         select(*repositories.PERSON_COLUMNS)

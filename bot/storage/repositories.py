@@ -18,7 +18,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import direct
-from bot.storage.engine import JsonText
+from bot.storage.engine import JsonText, json_param
 from bot.storage.models import (
     Budget,
     CarerLink,
@@ -165,7 +165,7 @@ async def save_conversation(
         {
             "p_person_id": person_id,
             "p_step": step,
-            "p_data": data if isinstance(data, JsonText) else dict(data),
+            "p_data": json_param(data),
         },
     )
 

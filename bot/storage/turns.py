@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import audit
 from bot.storage import direct, repositories
-from bot.storage.engine import JsonText
+from bot.storage.engine import JsonText, json_param
 from bot.storage.models import ConversationEvent, Person, table_of, utcnow
 from bot.storage.repositories import LoggedEvent
 
@@ -77,7 +77,7 @@ async def save_turn(
     params: dict[str, Any] = {
         "p_person_id": person_id,
         "p_step": step,
-        "p_data": data if isinstance(data, JsonText) else dict(data),
+        "p_data": json_param(data),
         "p_now": now,
         "p_actor_telegram_id": actor_telegram_id,
         "p_actor_role": actor_role,
