@@ -39,7 +39,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql.dml import ValuesBase
 from sqlalchemy.sql.expression import Insert, Select, Update
 
-from bot.storage.inline_sqlite import InlineConnection, when_unlocked
+from bot.storage.inline_sqlite import InlineConnection, ran_unless_locked, when_unlocked
 
 if TYPE_CHECKING:
     from asyncpg import Connection as AsyncpgConnection
@@ -58,19 +58,23 @@ class _Prepared:
     binds: tuple[Processor, ...]  # one per positional parameter
     results: tuple[Processor, ...]  # one per column returned
 
-    def row(self, params: Params) -> tuple[Any, ...]:
-        values = {**self.fixed, **params}
-        for name, default in self.defaults:
-            if name not in params:
-                values[name] = default()
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(self.binds, (values[n] for n in self.names), strict=True)
-        )
+    def row(self, params: Params) -> list[Any]:
+        values = params
+        if self.fixed or self.defaults:
+            values = {**self.fixed, **params}
+            for name, default in self.defaults:
+                if name not in params:
+                    values[name] = default()
+        return [
+            values[name] if process is None else process(values[name])
+            for name, process in zip(self.names, self.binds, strict=True)
+        ]
 
     def rows_of(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         if not self.results:
             return []
+        if not any(self.results):
+            return [tuple(row) for row in rows]
         return [
             tuple(
                 v if process is None else process(v)
@@ -137,22 +141,24 @@ def _prepare(statement: Statement, keys: frozenset[str], dialect: Dialect) -> _P
 # (its info), the transaction would tie the session into a reference cycle and every
 # update's session would wait for the garbage collector (PostgreSQL lost a fifth of its
 # throughput that way).
+# With each, its engine's dialect (`session.get_bind()` costs as much as a statement).
 Driver: TypeAlias = "sqlite3.Connection | AsyncpgConnection"
-_drivers: WeakKeyDictionary[SessionTransaction, Driver | None] = WeakKeyDictionary()
+_Found: TypeAlias = "tuple[Driver, Dialect] | None"
+_drivers: WeakKeyDictionary[SessionTransaction, _Found] = WeakKeyDictionary()
 
 
-async def _driver(session: AsyncSession) -> Driver | None:
-    """The session's sqlite3 or asyncpg connection, in its transaction (begun if need be);
-    None for `session.execute` (aiosqlite, or an asyncpg connection in autocommit)."""
+async def _driver(session: AsyncSession) -> _Found:
+    """The session's sqlite3 or asyncpg connection, in its transaction (begun if need be),
+    and its dialect; None for `session.execute` (aiosqlite, or asyncpg in autocommit)."""
     transaction = session.sync_session.get_transaction()
     if transaction is not None and transaction in _drivers:
         return _drivers[transaction]
     connection = await session.connection()  # begins the session's transaction if need be
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
-    found: Driver | None = None
+    found: _Found = None
     if isinstance(driver, InlineConnection):
-        found = driver.raw
+        found = (driver.raw, connection.dialect)
     elif isinstance(raw.dbapi_connection, AsyncAdapt_asyncpg_connection):
         # SQLAlchemy's adapter sends BEGIN with the first statement; a statement straight
         # on the connection before it would run outside the transaction. So BEGIN is sent
@@ -165,7 +171,7 @@ async def _driver(session: AsyncSession) -> Driver | None:
             await start()
             if getattr(adapter, "_transaction", None) is None:  # autocommit: no BEGIN
                 return None
-        found = driver
+        found = (driver, connection.dialect)
     began = session.sync_session.get_transaction()
     if began is not None:
         _drivers[began] = found
@@ -179,29 +185,34 @@ async def execute(
 
     `params`: one mapping, or a list of them (the statement runs once for each, in order).
     """
-    many = not isinstance(params, Mapping)
-    driver = await _driver(session)
-    if driver is None:
+    many = type(params) is not dict and not isinstance(params, Mapping)
+    found = await _driver(session)
+    if found is None:
         result = await session.execute(statement, params)
         return [tuple(row) for row in result] if statement.exported_columns else []
-    if session.new or session.dirty or session.deleted:
-        await session.flush()  # as the session's autoflush would, before the statement
+    driver, dialect = found
+    # As the session's autoflush would, before the statement (its own test: `session.new`,
+    # `.dirty` and `.deleted` each build a set, and cost a third of a statement together).
+    if not session.sync_session._is_clean():
+        await session.flush()
     batch: Sequence[Params] = params if many else [params]  # type: ignore[assignment,list-item]
     if not batch:
         return []
-    prepared = _prepare(statement, frozenset(batch[0]), session.get_bind().dialect)
+    prepared = _prepare(statement, frozenset(batch[0]), dialect)
     if not isinstance(driver, sqlite3.Connection):
         return await _on_asyncpg(session, driver, statement, prepared, batch, many=many)
     cursor = driver.cursor()
     try:
         if many and not prepared.results:
             values = [prepared.row(one) for one in batch]
-            await when_unlocked(partial(cursor.executemany, prepared.sql, values))
+            if not ran_unless_locked(cursor.executemany, prepared.sql, values):
+                await when_unlocked(partial(cursor.executemany, prepared.sql, values), refused=True)
             return []
         rows: list[tuple[Any, ...]] = []
         for one in batch:
-            values_of_one = prepared.row(one)
-            await when_unlocked(partial(cursor.execute, prepared.sql, values_of_one))
+            values = prepared.row(one)
+            if not ran_unless_locked(cursor.execute, prepared.sql, values):
+                await when_unlocked(partial(cursor.execute, prepared.sql, values), refused=True)
             rows += prepared.rows_of(cursor.fetchall())
         return rows
     finally:

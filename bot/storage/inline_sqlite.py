@@ -46,18 +46,34 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", None) in _RETRIED
 
 
-async def when_unlocked(attempt: Callable[[], T]) -> T:
-    """`attempt()`, tried again with growing asynchronous pauses while the file is locked."""
+def ran_unless_locked(attempt: Callable[..., object], *args: object) -> bool:
+    """Run `attempt(*args)` now: True if it ran, False if the file was locked (it did
+    nothing; `when_unlocked(..., refused=True)` tries again). No coroutine is made: a
+    statement of the bot's almost never finds the file locked."""
+    try:
+        attempt(*args)
+    except sqlite3.OperationalError as error:
+        if not _is_busy(error):
+            raise
+        return False
+    return True
+
+
+async def when_unlocked(attempt: Callable[[], T], *, refused: bool = False) -> T:
+    """`attempt()`, tried again with growing asynchronous pauses while the file is locked;
+    `refused`: it was just tried and found the file locked, so the first try is after a pause."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     pause = _FIRST_PAUSE
     while True:
+        if refused:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+        refused = True
         try:
             return attempt()
         except sqlite3.OperationalError as error:
             if not _is_busy(error) or time.monotonic() + pause > deadline:
                 raise
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 class InlineCursor:

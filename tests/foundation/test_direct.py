@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import audit
@@ -159,6 +159,28 @@ async def test_objects_added_to_the_session_are_written_before_a_direct_statemen
         session.add(Person(telegram_user_id=5, display_name="Ann", conversation={}))
         found = await repositories.person_by_telegram_id(session, telegram_user_id=5)
     assert found is not None and found.display_name == "Ann"
+
+
+@pytest.mark.parametrize("change", ["changed", "deleted"])
+async def test_changes_held_by_the_session_are_written_before_a_direct_statement(
+    engines: tuple[AsyncEngine, AsyncEngine, Path], change: str
+) -> None:
+    """Autoflush for rows the session has changed or deleted, not only for new ones."""
+    inline, _, _ = engines
+    async with session_factory(inline)() as session, session.begin():
+        session.add(Person(telegram_user_id=6, display_name="Bea", conversation={}))
+    async with session_factory(inline)() as session, session.begin():
+        person = await session.scalar(select(Person).where(Person.telegram_user_id == 6))
+        assert person is not None
+        if change == "changed":
+            person.display_name = "Beatrice"
+        else:
+            await session.delete(person)
+        found = await repositories.person_by_telegram_id(session, telegram_user_id=6)
+    if change == "changed":
+        assert found is not None and found.display_name == "Beatrice"
+    else:
+        assert found is None
 
 
 async def test_direct_statements_commit_and_roll_back_with_the_session(
