@@ -28,7 +28,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 from weakref import WeakKeyDictionary
 
@@ -39,7 +38,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql.dml import ValuesBase
 from sqlalchemy.sql.expression import Insert, Select, Update
 
-from bot.storage.inline_sqlite import InlineConnection, ran_unless_locked, when_unlocked
+from bot.storage.inline_sqlite import InlineConnection, unless_locked
 
 if TYPE_CHECKING:
     from asyncpg import Connection as AsyncpgConnection
@@ -140,8 +139,8 @@ def _prepare(statement: Statement, keys: frozenset[str], dialect: Dialect) -> _P
 # What each open transaction runs on, looked up once. Held weakly: kept in the session
 # (its info), the transaction would tie the session into a reference cycle and every
 # update's session would wait for the garbage collector (PostgreSQL lost a fifth of its
-# throughput that way).
-# With each, its engine's dialect (`session.get_bind()` costs as much as a statement).
+# throughput that way). With each, its engine's dialect: `session.get_bind()` cost as much
+# as running a statement.
 Driver: TypeAlias = "sqlite3.Connection | AsyncpgConnection"
 _Found: TypeAlias = "tuple[Driver, Dialect] | None"
 _drivers: WeakKeyDictionary[SessionTransaction, _Found] = WeakKeyDictionary()
@@ -204,15 +203,17 @@ async def execute(
     cursor = driver.cursor()
     try:
         if many and not prepared.results:
-            values = [prepared.row(one) for one in batch]
-            if not ran_unless_locked(cursor.executemany, prepared.sql, values):
-                await when_unlocked(partial(cursor.executemany, prepared.sql, values), refused=True)
+            later = unless_locked(
+                cursor.executemany, prepared.sql, [prepared.row(one) for one in batch]
+            )
+            if later is not None:
+                await later
             return []
         rows: list[tuple[Any, ...]] = []
         for one in batch:
-            values = prepared.row(one)
-            if not ran_unless_locked(cursor.execute, prepared.sql, values):
-                await when_unlocked(partial(cursor.execute, prepared.sql, values), refused=True)
+            later = unless_locked(cursor.execute, prepared.sql, prepared.row(one))
+            if later is not None:
+                await later
             rows += prepared.rows_of(cursor.fetchall())
         return rows
     finally:

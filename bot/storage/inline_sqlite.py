@@ -29,7 +29,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 LOCK_WAIT_SECONDS = 5.0  # as the threaded connections' busy_timeout
@@ -46,17 +47,17 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", None) in _RETRIED
 
 
-def ran_unless_locked(attempt: Callable[..., object], *args: object) -> bool:
-    """Run `attempt(*args)` now: True if it ran, False if the file was locked (it did
-    nothing; `when_unlocked(..., refused=True)` tries again). No coroutine is made: a
-    statement of the bot's almost never finds the file locked."""
+def unless_locked(attempt: Callable[..., object], *args: object) -> Awaitable[object] | None:
+    """Run `attempt(*args)` now: None if it ran; if the file was locked (it did nothing),
+    what to await to try again after pauses (`when_unlocked`). No coroutine is made when
+    it runs: a statement of the bot's almost never finds the file locked."""
     try:
         attempt(*args)
     except sqlite3.OperationalError as error:
         if not _is_busy(error):
             raise
-        return False
-    return True
+        return when_unlocked(partial(attempt, *args), refused=True)
+    return None
 
 
 async def when_unlocked(attempt: Callable[[], T], *, refused: bool = False) -> T:
@@ -111,16 +112,18 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
-        cursor = self._cursor
-        if parameters is None:
-            await when_unlocked(lambda: cursor.execute(sql))
-        else:
-            await when_unlocked(lambda: cursor.execute(sql, parameters))
+        later = unless_locked(
+            self._cursor.execute, sql, *(() if parameters is None else (parameters,))
+        )
+        if later is not None:
+            await later
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
         rows = list(parameters)  # an iterator would be spent by a refused attempt
-        await when_unlocked(lambda: self._cursor.executemany(sql, rows))
+        later = unless_locked(self._cursor.executemany, sql, rows)
+        if later is not None:
+            await later
         return self
 
     async def fetchone(self) -> Any:
@@ -164,7 +167,9 @@ class InlineConnection:
         self._open().create_function(*args, **kwargs)
 
     async def commit(self) -> None:
-        await when_unlocked(self._open().commit)
+        later = unless_locked(self._open().commit)
+        if later is not None:
+            await later
 
     async def rollback(self) -> None:
         self._open().rollback()
