@@ -5,11 +5,11 @@
 
 Runs, in one transaction per update and through the real functions: the journal's claim
 (with the sender's row on PostgreSQL), the person, and the turn with two transcript rows
-and one audit row, on a scratch database. The count for one update is the difference
-between the totals at two sizes (say 300 and 900) divided by the difference in updates:
-the start-up cancels out. Instruction counts do not depend on the machine's speed or on
-what else runs on it, so two commits can be told apart on a noisy machine, where timing
-them cannot.
+and one audit row (`--audit-rows` for more), on a scratch database. The count for one
+update is the difference between the totals at two sizes (say 300 and 900) divided by
+the difference in updates: the start-up cancels out. Instruction counts do not depend on
+the machine's speed or on what else runs on it, so two commits can be told apart on a
+noisy machine, where timing them cannot.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from bot.storage.repositories import LoggedEvent
 PEOPLE = 50  # the updates go round this many people, as a conversation's do
 
 
-async def run(backend: str, updates: int) -> None:
+async def run(backend: str, updates: int, *, audit_rows: int = 1) -> None:
     async with scratch_database(backend) as scratch:
         for number in range(updates):
             telegram_user_id = 1_000 + number % PEOPLE
@@ -53,8 +53,13 @@ async def run(backend: str, updates: int) -> None:
                     ],
                     audit_events=[
                         audit.AuditEvent(
-                            "person", telegram_user_id, person.id, "choice", {"name": "goal"}
+                            "person",
+                            telegram_user_id,
+                            person.id,
+                            "choice",
+                            {"name": "goal", "n": n},
                         )
+                        for n in range(audit_rows)
                     ],
                 )
 
@@ -63,10 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.statements", description=__doc__)
     parser.add_argument("backend", choices=BACKENDS)
     parser.add_argument("updates", type=int, help="how many updates' statements to run")
+    parser.add_argument(
+        "--audit-rows", type=int, default=1, help="audit rows in each turn (1; 0 for none)"
+    )
     args = parser.parse_args(argv)
     if args.updates < 1:
         parser.error("updates must be at least 1")
-    asyncio.run(run(args.backend, args.updates))
+    if args.audit_rows < 0:
+        parser.error("--audit-rows must be 0 or more")
+    asyncio.run(run(args.backend, args.updates, audit_rows=args.audit_rows))
     return 0
 
 

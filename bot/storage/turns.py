@@ -10,14 +10,15 @@ whether or not the statement reads what they return:
     WITH saved AS (UPDATE people SET step = .., conversation = .. WHERE id = ..),
          logged AS (INSERT INTO conversation_events (..)
                     SELECT .. FROM unnest(directions, kinds, ..) WITH ORDINALITY ..),
-         -- with one audit row, `audit.APPEND_ONE`'s three parts:
-         locked_head AS (..), appended AS (..), moved_head AS (UPDATE audit_head ..)
+         -- with audit rows, `audit.APPEND_ONE`'s or `APPEND_MANY`'s parts:
+         locked_head AS (..), given AS (..), chain AS (..), appended AS (..),
+         moved_head AS (UPDATE audit_head ..)
     SELECT moved_head.last_id FROM moved_head
 
 The transcript rows come in one array per column, in order (ORDER BY their ordinality:
-their ids follow the conversation). A turn with two or more audit rows appends them with
-`audit.record_all` after the statement, as does a turn whose audit log has lost its head
-row (the migration makes it; `record_all` makes it again).
+their ids follow the conversation), and so do the audit rows. A turn whose audit log has
+lost its head row appends its audit rows with `audit.record_all` after the statement (the
+migration makes the head; `record_all` makes it again).
 tests/foundation/test_turns.py writes turns both ways and compares the stored rows.
 """
 
@@ -87,12 +88,13 @@ async def save_turn(
         "p_bodies": [event.body for event in events],
         "p_details": [dict(event.detail) for event in events],
     }
-    if len(audit_events) != 1:
+    if not audit_events:
         await direct.execute(session, _TURN, params)
-        await audit.record_all(session, audit_events)
         return
-    params.update(audit.append_one_params(audit_events[0]))
-    if not await direct.execute(session, _AUDITED_TURN, params):
+    params.update(audit.append_params(audit_events))
+    if not await direct.execute(
+        session, _AUDITED_TURNS[audit.append_statement(audit_events)], params
+    ):
         await audit.record_all(session, audit_events)  # no head to lock: its row was deleted
 
 
@@ -151,12 +153,17 @@ def _turn_parts() -> tuple[Any, Any]:
     return saved, logged
 
 
-def _statements() -> tuple[Any, Any]:
+def _audited_turn(append: Any) -> Any:
+    """The turn with `append` (one of audit's statements) as its last part."""
     saved, logged = _turn_parts()
-    turn = select(func.count()).select_from(logged).add_cte(saved)
-    moved_head = audit.APPEND_ONE.cte("moved_head")
-    audited = select(moved_head.c.last_id).add_cte(saved, logged)
-    return turn, audited
+    moved_head = append.cte("moved_head")
+    return select(moved_head.c.last_id).add_cte(saved, logged)
 
 
-_TURN, _AUDITED_TURN = _statements()
+def _turn() -> Any:
+    saved, logged = _turn_parts()
+    return select(func.count()).select_from(logged).add_cte(saved)
+
+
+_TURN = _turn()
+_AUDITED_TURNS = {append: _audited_turn(append) for append in (audit.APPEND_ONE, audit.APPEND_MANY)}

@@ -8,6 +8,7 @@ must be the same, the transcript in the order given, and the audit chain must ho
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -92,12 +93,17 @@ async def _rows(session: AsyncSession, table: str, where: str, value: Any) -> li
     ]
 
 
+def _json(value: Any) -> Any:
+    """A JSON column read by text(): SQLite gives its text, PostgreSQL the value."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 async def _audit_rows(storage: Storage) -> int:
     async with storage.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
-@pytest.mark.parametrize("audit_count", [0, 1, 2])
+@pytest.mark.parametrize("audit_count", [0, 1, 2, 3])
 async def test_a_turn_stores_what_its_three_writes_store(
     storage: Storage, audit_count: int
 ) -> None:
@@ -119,6 +125,9 @@ async def test_a_turn_stores_what_its_three_writes_store(
             assert one == three, table
             if table != "audit_log" or audit_count:
                 assert one, table
+            if table == "audit_log":  # in the order given, both ways
+                details = [_json(row["detail"]) for row in one]
+                assert [detail["n"] for detail in details] == list(range(audit_count))
         logged = await repositories.conversation_log(session, person_id=await _person(session, 1))
         verification = await audit.verify(session)
     assert logged == EVENTS
