@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -214,27 +214,12 @@ _GIVEN = {
     "detail": JSON,
     "after_prev": Text,
 }
-
-
-def _one_given() -> Any:
-    """The row to append, `n` 1, from one parameter per column (`p_audit_<column>`)."""
-    return select(
-        *(bindparam(f"p_audit_{name}", type_=kind).label(name) for name, kind in _GIVEN.items()),
-        cast(literal_column("1"), BigInteger).label("n"),
-    ).cte("given")
-
-
-def _many_given() -> Any:
-    """The rows to append, `n` 1, 2, .. in order, from one array per column
-    (`p_audit_<column>s`)."""
-    rows = (
-        func.unnest(
-            *(bindparam(f"p_audit_{name}s", type_=ARRAY(kind)) for name, kind in _GIVEN.items())
-        )
-        .table_valued(*_GIVEN, with_ordinality="n")
-        .render_derived(name="given_rows")
-    )
-    return select(rows).cte("given")
+_INSERTED = [
+    _entries.c.created_at,
+    *(_entries.c[name] for name in _GIVEN if name != "after_prev"),
+    _entries.c.prev_hash,
+    _entries.c.hash,
+]
 
 
 def _sql(text: str, kind: Any = Text) -> Any:
@@ -242,61 +227,30 @@ def _sql(text: str, kind: Any = Text) -> Any:
     return literal_column(text, kind)
 
 
-def _append_statement(given: Any) -> Any:
-    """PostgreSQL: lock the head and read its hash, insert the rows after it, move the head.
+def _hash_after(prev_hash: Any, after_prev: Any) -> Any:
+    """SQL for a row's hash: sha256 over the text `entry_hash` hashes, in hex."""
+    # Constants written into the SQL, not sent as parameters: each parameter costs the
+    # client a little on every append.
+    hashed = _sql("'[\"'") + prev_hash + _sql("'\",'") + after_prev
+    return func.encode(func.sha256(func.convert_to(hashed, _sql("'UTF8'"))), _sql("'hex'"))
+
+
+def _appending(rows: Callable[[Any], Any]) -> Any:
+    """PostgreSQL: lock the head and read its hash, insert `rows(head)`, move the head.
 
     One statement: the head is read FOR UPDATE (under READ COMMITTED a concurrent append
-    is waited for and its hash read); `chain` hashes the `given` rows in order, each row's
-    hash sha256 over the text `entry_hash` hashes after the row before's; the rows are
-    inserted in that order (so their ids follow the chain) and the head moves to the last.
-    Nothing comes back, and nothing is written, while the log has no head.
+    is waited for and its hash read); `rows(head)` selects the rows to insert after it,
+    their hashes made in the database, in order (so their ids follow the chain); the head
+    moves to the last. Nothing comes back, and nothing is written, while the log has no
+    head.
     """
     head_id = bindparam("p_head", type_=Integer)
     head = (
         select(_head.c.last_hash).where(_head.c.id == head_id).with_for_update().cte("locked_head")
     )
-    # Row 0 is the head; row n is given row n, hashed after row n - 1.
-    start = select(
-        cast(literal_column("0"), BigInteger).label("n"),
-        cast(head.c.last_hash, Text).label("prev_hash"),
-        cast(head.c.last_hash, Text).label("hash"),
-    ).cte("chain", recursive=True)
-    # Constants written into the SQL, not sent as parameters: each parameter costs the
-    # client a little on every append.
-    hashed = _sql("'[\"'") + start.c.hash + _sql("'\",'") + given.c.after_prev
-    chain = start.union_all(
-        select(
-            given.c.n,
-            start.c.hash,
-            func.encode(func.sha256(func.convert_to(hashed, _sql("'UTF8'"))), _sql("'hex'")),
-        ).join_from(start, given, given.c.n == start.c.n + _sql("1", BigInteger))
-    )
     appended = (
         insert(_entries)
-        .from_select(
-            [
-                _entries.c.created_at,
-                _entries.c.actor_kind,
-                _entries.c.actor_id,
-                _entries.c.subject_person_id,
-                _entries.c.action,
-                _entries.c.detail,
-                _entries.c.prev_hash,
-                _entries.c.hash,
-            ],
-            select(
-                bindparam("p_audit_created_at", type_=_entries.c.created_at.type),
-                given.c.actor_kind,
-                given.c.actor_id,
-                given.c.subject_person_id,
-                given.c.action,
-                given.c.detail,
-                chain.c.prev_hash,
-                chain.c.hash,
-            )
-            .join_from(given, chain, chain.c.n == given.c.n)
-            .order_by(given.c.n),
-        )
+        .from_select(_INSERTED, rows(head))
         .returning(_entries.c.id, _entries.c.hash)
         .cte("appended")
     )
@@ -316,10 +270,62 @@ def _append_statement(given: Any) -> Any:
     )
 
 
-# One row (most updates append one) costs the client less as plain parameters than as
-# arrays: about 0.1 M instructions of an update's 1.4 M (bench/README.md, point 46).
-APPEND_ONE = _append_statement(_one_given())
-APPEND_MANY = _append_statement(_many_given())
+def _created_at() -> Any:
+    return bindparam("p_audit_created_at", type_=_entries.c.created_at.type)
+
+
+def _one_row(head: Any) -> Any:
+    """The one row, from one parameter per column (`p_audit_<column>`), after the head."""
+    given: dict[str, Any] = {
+        name: bindparam(f"p_audit_{name}", type_=kind) for name, kind in _GIVEN.items()
+    }
+    after_prev = given.pop("after_prev")
+    return select(
+        _created_at(),
+        *given.values(),
+        head.c.last_hash,
+        _hash_after(head.c.last_hash, after_prev),
+    ).select_from(head)
+
+
+def _many_rows(head: Any) -> Any:
+    """The rows in order, from one array per column (`p_audit_<column>s`): a recursive CTE
+    hashes them, row 0 being the head and row n given row n, hashed after row n - 1."""
+    unnested = (
+        func.unnest(
+            *(bindparam(f"p_audit_{name}s", type_=ARRAY(kind)) for name, kind in _GIVEN.items())
+        )
+        .table_valued(*_GIVEN, with_ordinality="n")
+        .render_derived(name="given_rows")
+    )
+    given = select(unnested).cte("given")
+    start = select(
+        cast(literal_column("0"), BigInteger).label("n"),
+        cast(head.c.last_hash, Text).label("prev_hash"),
+        cast(head.c.last_hash, Text).label("hash"),
+    ).cte("chain", recursive=True)
+    chain = start.union_all(
+        select(given.c.n, start.c.hash, _hash_after(start.c.hash, given.c.after_prev)).join_from(
+            start, given, given.c.n == start.c.n + _sql("1", BigInteger)
+        )
+    )
+    return (
+        select(
+            _created_at(),
+            *(given.c[name] for name in _GIVEN if name != "after_prev"),
+            chain.c.prev_hash,
+            chain.c.hash,
+        )
+        .join_from(given, chain, chain.c.n == given.c.n)
+        .order_by(given.c.n)
+    )
+
+
+# One row (most updates append one) costs less as plain parameters straight from the
+# head: as arrays through the recursive CTE, 0.1 M more client instructions of an update's
+# 1.4 M, and 60-90 us more of the server's time (bench/README.md, point 46).
+APPEND_ONE = _appending(_one_row)
+APPEND_MANY = _appending(_many_rows)
 
 
 @dataclass(frozen=True, slots=True)

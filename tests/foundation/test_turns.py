@@ -134,13 +134,16 @@ async def test_a_turn_stores_what_its_three_writes_store(
     assert verification.ok and verification.checked == 1 + 2 * audit_count
 
 
-async def test_without_the_logs_head_the_row_is_appended_once(storage: Storage) -> None:
+@pytest.mark.parametrize("audit_count", [1, 2])
+async def test_without_the_logs_head_the_rows_are_appended_once(
+    storage: Storage, audit_count: int
+) -> None:
     """The migration makes the head; a log without one (its row deleted) gets it back: the
-    statement writes the state and the transcript, and the audit row follows, once."""
+    statement writes the state and the transcript, and the audit rows follow, once."""
     async with storage.sessions() as session, session.begin():
         await session.execute(text("DELETE FROM audit_head"))
     async with storage.sessions() as session, session.begin():
-        await _one_turn(session, 1, EVENTS, 1)
+        await _one_turn(session, 1, EVENTS, audit_count)
     async with storage.sessions() as session:
         person_id = await _person(session, 1)
         logged = await repositories.conversation_log(session, person_id=person_id)
@@ -148,8 +151,8 @@ async def test_without_the_logs_head_the_row_is_appended_once(storage: Storage) 
         verification = await audit.verify(session)
     assert logged == EVENTS
     assert (state.step, dict(state.data)) == ("goal_ask", STATE)
-    assert verification.ok and verification.checked == 1
-    assert await _audit_rows(storage) == 1
+    assert verification.ok and verification.checked == audit_count
+    assert await _audit_rows(storage) == audit_count
 
 
 async def test_a_turn_rolls_back_whole(storage: Storage) -> None:
@@ -179,12 +182,12 @@ async def test_concurrent_turns_keep_the_audit_chain(storage: Storage) -> None:
 
     async def turn(user: int) -> None:
         async with storage.sessions() as session, session.begin():
-            await _one_turn(session, user, EVENTS, 1 + user % 2)
+            await _one_turn(session, user, EVENTS, 1 + user % 3)
 
     await asyncio.gather(*(turn(user) for user in range(1, 9)))
     async with storage.sessions() as session:
         verification = await audit.verify(session)
-    assert verification.ok and verification.checked == 1 + sum(1 + u % 2 for u in range(1, 9))
+    assert verification.ok and verification.checked == 1 + sum(1 + u % 3 for u in range(1, 9))
 
 
 # What PostgreSQL's text takes: no NUL, no half of a surrogate pair.
