@@ -10,9 +10,9 @@ whether or not the statement reads what they return:
     WITH saved AS (UPDATE people SET step = .., conversation = .. WHERE id = ..),
          logged AS (INSERT INTO conversation_events (..)
                     SELECT .. FROM unnest(directions, kinds, ..) WITH ORDINALITY ..),
-         -- with audit rows, `audit.APPEND_ONE`'s or `APPEND_MANY`'s parts:
-         locked_head AS (..), given AS (..), chain AS (..), appended AS (..),
-         moved_head AS (UPDATE audit_head ..)
+         -- with audit rows, `audit.APPEND_ONE`'s parts (`APPEND_MANY` adds
+         -- given AS (unnest ..) and a recursive chain AS (..) that hashes them):
+         locked_head AS (..), appended AS (..), moved_head AS (UPDATE audit_head ..)
     SELECT moved_head.last_id FROM moved_head
 
 The transcript rows come in one array per column, in order (ORDER BY their ordinality:
