@@ -205,7 +205,10 @@ _MOVE_HEAD = (
 )
 
 
-# The columns of an appended row that come from the caller, and their types.
+# What the caller gives for an appended row, with the types its parameters are sent as:
+# the stored columns, then the text the row's hash covers after the previous hash
+# (`hashed_after_prev`). No lengths: a parameter cast to VARCHAR(16) is cut short
+# silently, where the column refuses a longer value.
 _GIVEN = {
     "actor_kind": String,
     "actor_id": String,
@@ -214,12 +217,8 @@ _GIVEN = {
     "detail": JSON,
     "after_prev": Text,
 }
-_INSERTED = [
-    _entries.c.created_at,
-    *(_entries.c[name] for name in _GIVEN if name != "after_prev"),
-    _entries.c.prev_hash,
-    _entries.c.hash,
-]
+_STORED = [_entries.c[name] for name in _GIVEN if name != "after_prev"]
+_INSERTED = [_entries.c.created_at, *_STORED, _entries.c.prev_hash, _entries.c.hash]
 
 
 def _sql(text: str, kind: Any = Text) -> Any:
@@ -279,12 +278,11 @@ def _one_row(head: Any) -> Any:
     given: dict[str, Any] = {
         name: bindparam(f"p_audit_{name}", type_=kind) for name, kind in _GIVEN.items()
     }
-    after_prev = given.pop("after_prev")
     return select(
         _created_at(),
-        *given.values(),
+        *(given[column.key] for column in _STORED),
         head.c.last_hash,
-        _hash_after(head.c.last_hash, after_prev),
+        _hash_after(head.c.last_hash, given["after_prev"]),
     ).select_from(head)
 
 
@@ -312,7 +310,7 @@ def _many_rows(head: Any) -> Any:
     return (
         select(
             _created_at(),
-            *(given.c[name] for name in _GIVEN if name != "after_prev"),
+            *(given.c[column.key] for column in _STORED),
             chain.c.prev_hash,
             chain.c.hash,
         )
