@@ -130,10 +130,17 @@ async def drive(
             await asyncio.sleep(5)
             progress(f"  {label}: {len(timings):,}/{total:,} updates")
 
+    everyone_pauses = [pauses(len(updates)) for updates in raw]
+    if think_mean is not None:
+        # A person's pauses add up to about per_person * think_mean on average, but the
+        # run lasts as long as its slowest person: say that, not the average.
+        progress(f"  {label}: about {max(map(sum, everyone_pauses)):.0f} s (the slowest person)")
     reporter = asyncio.create_task(report())
     started = time.perf_counter()
     async with PeakRss() as rss:
-        await asyncio.gather(*(one(updates, pauses(len(updates))) for updates in raw))
+        await asyncio.gather(
+            *(one(updates, paused) for updates, paused in zip(raw, everyone_pauses, strict=True))
+        )
     seconds = time.perf_counter() - started
     reporter.cancel()
     gc.unfreeze()
@@ -229,8 +236,7 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
             )
             progress(
                 f"conversation: {backend}, paced (~{rate:,.0f} updates/s offered, "
-                f"a pause of {think_mean:.1f} s on average; about "
-                f"{per_person * think_mean:.0f} s)"
+                f"a pause of {think_mean:.1f} s on average)"
             )
             paced = await drive(
                 dispatcher, everyone, label=f"{backend} paced", think_mean=think_mean
