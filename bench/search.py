@@ -1,9 +1,12 @@
 """Staff search: transcript search over generated messages (default 1,000,000), p95.
 
-The messages are bulk loaded (executemany on SQLite, COPY on PostgreSQL) into a database
-migrated to the latest revision, whose migration 0004 adds the full-text indexes (SQLite:
-FTS5 kept by triggers; PostgreSQL: GIN on to_tsvector('simple', body)). Searches go through
-the dashboard's own `transcript()` (one person's transcript, words searched, first page).
+Each person's messages come in conversations of 25, and everyone's conversations are
+spread over the whole period in a random order, as a council's would be: one person's
+messages are not next to each other in the table. The messages are bulk loaded
+(executemany on SQLite, COPY on PostgreSQL) into a database migrated to the latest
+revision, whose migration 0004 adds the full-text indexes (SQLite: FTS5 kept by triggers;
+PostgreSQL: GIN on to_tsvector('simple', body)). Searches go through the dashboard's own
+`transcript()` (one person's transcript, words searched, first page).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from bot.storage.search_index import index_in_batches
 
 TARGET_P95_MS = 100.0
 MESSAGES_PER_PERSON = 1_000
+CONVERSATION = 25  # messages a person sends and gets in one sitting
 SEARCHES = 200
 CHUNK = 20_000
 PHRASES = [
@@ -52,12 +56,19 @@ def _bodies(rng: random.Random, count: int) -> list[str]:
     return bodies
 
 
-def _rows(rng: random.Random, start: int, count: int, people: list[int]) -> list[dict[str, Any]]:
+def _speakers(people: list[int], messages: int) -> list[int]:
+    """Whose each message is: every person's conversations, shuffled over the period."""
+    sittings = [person for person in people for _ in range(-(-MESSAGES_PER_PERSON // CONVERSATION))]
+    random.Random(2027).shuffle(sittings)
+    return [sittings[n // CONVERSATION % len(sittings)] for n in range(messages)]
+
+
+def _rows(rng: random.Random, start: int, count: int, speakers: list[int]) -> list[dict[str, Any]]:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     bodies = _bodies(rng, count)
     return [
         {
-            "person_id": people[(start + n) // MESSAGES_PER_PERSON % len(people)],
+            "person_id": speakers[start + n],
             "actor_telegram_id": 1,
             "actor_role": "person",
             "direction": "in" if n % 2 else "out",
@@ -77,12 +88,13 @@ async def _load(scratch: Scratch, messages: int, rng: random.Random) -> list[int
     async with scratch.storage.sessions() as session:
         people = list(await session.scalars(text("SELECT id FROM people ORDER BY id")))
     assert len(people) == people_count and Person.__tablename__ == "people"
+    speakers = _speakers(people, messages)
     started = time.perf_counter()
     if scratch.backend == "postgresql":
-        await _copy_postgres(scratch, messages, rng, people)
+        await _copy_postgres(scratch, messages, rng, speakers)
     else:
         for start in range(0, messages, CHUNK):
-            rows = _rows(rng, start, min(CHUNK, messages - start), people)
+            rows = _rows(rng, start, min(CHUNK, messages - start), speakers)
             async with scratch.storage.sessions() as session, session.begin():
                 await session.execute(insert(ConversationEvent), rows)
             if (start // CHUNK) % 10 == 9:
@@ -100,7 +112,7 @@ async def _load(scratch: Scratch, messages: int, rng: random.Random) -> list[int
 
 
 async def _copy_postgres(
-    scratch: Scratch, messages: int, rng: random.Random, people: list[int]
+    scratch: Scratch, messages: int, rng: random.Random, speakers: list[int]
 ) -> None:
     """COPY in chunks; the GIN index is dropped for the load and built again (same shape)."""
     columns = ["person_id", "actor_telegram_id", "actor_role", "direction", "kind", "step"]
@@ -115,7 +127,7 @@ async def _copy_postgres(
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
         for start in range(0, messages, CHUNK):
-            rows = _rows(rng, start, min(CHUNK, messages - start), people)
+            rows = _rows(rng, start, min(CHUNK, messages - start), speakers)
             records = [(*(row[c] for c in columns[:-2]), "{}", row["created_at"]) for row in rows]
             await driver.copy_records_to_table(
                 "conversation_events", records=records, columns=columns, schema_name=scratch.schema

@@ -401,27 +401,45 @@ class TranscriptPage:
 async def transcript(
     session: AsyncSession, *, person_id: int, query: str = "", page: int = 1, per_page: int = 50
 ) -> TranscriptPage:
+    """One page of a person's transcript (oldest first), only messages with every word of
+    `query` when it has any; a page past the last shows the last.
+
+    The page and the number of messages come from one statement (a window count): a
+    search goes through the full-text index once, not once for each (bench/README.md,
+    "Twelfth round").
+    """
     terms = search_terms(query)
     where: list[Any] = [ConversationEvent.person_id == person_id]
     if terms:
         # Messages of the last moments may still wait for the SQLite index: add them first.
         await index_new_messages(session)
         where.append(_matching(session, terms))
-    total = int(
-        await session.scalar(select(func.count()).select_from(ConversationEvent).where(*where)) or 0
-    )
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    events = list(
-        await session.scalars(
-            select(ConversationEvent)
+    page = max(1, page)
+    events, total = await _transcript_page(session, where, page=page, per_page=per_page)
+    if not events and page > 1:  # past the last page (an old link): count, show the last
+        total = int(
+            await session.scalar(select(func.count()).select_from(ConversationEvent).where(*where))
+            or 0
+        )
+        page = max(1, -(-total // per_page))
+        events, total = await _transcript_page(session, where, page=page, per_page=per_page)
+    return TranscriptPage(events, total, page, max(1, -(-total // per_page)), terms)
+
+
+async def _transcript_page(
+    session: AsyncSession, where: Sequence[Any], *, page: int, per_page: int
+) -> tuple[list[ConversationEvent], int]:
+    """The page's events, and how many events match in all (0 when the page is empty)."""
+    rows = (
+        await session.execute(
+            select(ConversationEvent, func.count().over())
             .where(*where)
             .order_by(ConversationEvent.created_at, ConversationEvent.id)
             .offset((page - 1) * per_page)
             .limit(per_page)
         )
-    )
-    return TranscriptPage(events, total, page, pages, terms)
+    ).all()
+    return [event for event, _ in rows], (rows[0][1] if rows else 0)
 
 
 # ---- plans and decisions ---------------------------------------------------------------------

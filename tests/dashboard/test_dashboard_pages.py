@@ -189,6 +189,22 @@ async def test_transcript_is_paginated(storage: Storage) -> None:
         assert "message number 50<" not in first and 'rel="next"' in first
         last = await (await client.get(f"/staff/people/{ann}/transcript?page=3")).text()
         assert "message number 119" in last and 'rel="next"' not in last
+        # An old link past the end shows the last page; one before the start, the first.
+        past = await (await client.get(f"/staff/people/{ann}/transcript?page=9")).text()
+        assert "Page 3 of 3" in past and "message number 119" in past
+        before = await (await client.get(f"/staff/people/{ann}/transcript?page=-2")).text()
+        assert "Page 1 of 3" in before and "message number 0<" in before
+    # Searched, every page has the count of all the matches, not its own.
+    async with storage.sessions() as session:
+        seen: list[str] = []
+        for page in (1, 2, 9):
+            found = await store.transcript(session, person_id=ann, query="number", page=page)
+            assert (found.total, found.pages) == (120, 3)
+            seen += [event.body for event in found.events]
+        assert seen == [f"message number {n}" for n in range(120)]
+        found = await store.transcript(session, person_id=ann, query="number 7", page=5)
+        assert (found.total, found.page, found.pages) == (1, 1, 1)
+        assert [event.body for event in found.events] == ["message number 7"]
 
 
 async def test_search_uses_the_full_text_index(storage: Storage) -> None:
