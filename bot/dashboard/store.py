@@ -417,13 +417,17 @@ async def transcript(
     page = max(1, page)
     events, total = await _transcript_page(session, where, page=page, per_page=per_page)
     if not events and page > 1:  # past the last page (an old link): count, show the last
-        total = int(
-            await session.scalar(select(func.count()).select_from(ConversationEvent).where(*where))
-            or 0
+        matching = await session.scalar(
+            select(func.count()).select_from(ConversationEvent).where(*where)
         )
-        page = max(1, -(-total // per_page))
+        page = _page_count(int(matching or 0), per_page)
         events, total = await _transcript_page(session, where, page=page, per_page=per_page)
-    return TranscriptPage(events, total, page, max(1, -(-total // per_page)), terms)
+    return TranscriptPage(events, total, page, _page_count(total, per_page), terms)
+
+
+def _page_count(total: int, per_page: int) -> int:
+    """Pages for `total` events, `per_page` to a page; an empty transcript has one."""
+    return max(1, -(-total // per_page))
 
 
 async def _transcript_page(
