@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from bench.common import Row, progress
+from bench.common import Row, interpreter, progress
 
 SECTIONS = ("conversation", "formula", "suggest", "search", "scaleout", "memory")
 
@@ -84,7 +84,7 @@ def table(rows: list[Row]) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> list[Row]:
-    rows: list[Row] = []
+    rows: list[Row] = [interpreter()]
     chosen = sections(args)
     for name in SECTIONS:
         if name not in args.only:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -44,6 +45,25 @@ def verdict(ok: bool) -> str:
 def progress(message: str) -> None:
     """One progress line on stderr (the table goes to stdout)."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def interpreter() -> Row:
+    """Which Python ran the figures: the same code runs about a fifth slower on some builds.
+
+    CPython built without profile-guided optimisation, with libpython as a shared library
+    (pyenv's default), was 15-25% slower per update on this project's machines than
+    Debian's python3.11, which has it built into the executable (bench/README.md,
+    "Thirteenth round").
+    """
+    executable = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    with open("/proc/self/maps") as maps:
+        shared = any("libpython" in line for line in maps)
+    build = "libpython a shared library" if shared else "libpython built into the executable"
+    return Row(
+        "python",
+        "the interpreter the figures were measured on",
+        f"{platform.python_implementation()} {platform.python_version()}, {executable}, {build}",
+    )
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
