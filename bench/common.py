@@ -48,11 +48,11 @@ def progress(message: str) -> None:
 
 
 def interpreter() -> Row:
-    """Which Python ran the figures: the same code runs about a fifth slower on some builds.
+    """Which Python ran the figures: how CPython was built changes them by about a fifth.
 
-    CPython built without profile-guided optimisation, with libpython as a shared library
-    (pyenv's default), was 15-25% slower per update on this project's machines than
-    Debian's python3.11, which has it built into the executable (bench/README.md,
+    Debian's python3.11 (libpython built into the executable, profile-guided) spent 18-23%
+    less CPU per update than pyenv's default build (no profile-guided optimisation,
+    libpython a shared library) on one of this project's machines (bench/README.md,
     "Thirteenth round").
     """
     executable = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
