@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from bench.common import Row, interpreter, progress
 
-SECTIONS = ("conversation", "formula", "suggest", "search", "scaleout", "memory")
+SECTIONS = ("conversation", "instructions", "formula", "suggest", "search", "scaleout", "memory")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,6 +63,7 @@ def sections(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[list[
 
     return {
         "conversation": section("conversation", "run", people=args.people, rate=args.rate),
+        "instructions": section("instructions", "run"),
         "formula": section("micro", "formula"),
         "suggest": section("micro", "suggestions"),
         "search": section("search", "run", messages=args.messages),

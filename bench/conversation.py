@@ -27,6 +27,7 @@ import itertools
 import logging
 import random
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,8 +95,10 @@ async def drive(
     label: str,
     think_mean: float | None = None,
     seed: int = 9,
+    meter: AbstractContextManager[object] | None = None,
 ) -> RunResult:
-    """Feed every person's updates (each person in order, everyone at once)."""
+    """Feed every person's updates (each person in order, everyone at once); `meter`, if
+    given, is entered around the feeding alone (`bench.instructions` counts in it)."""
     session = CountingSession()
     bot = Bot(LOCAL_BOT_TOKEN, session=session, default=BOT_DEFAULTS)
     rng = random.Random(seed)
@@ -138,9 +141,13 @@ async def drive(
     reporter = asyncio.create_task(report())
     started = time.perf_counter()
     async with PeakRss() as rss:
-        await asyncio.gather(
-            *(one(updates, paused) for updates, paused in zip(raw, everyone_pauses, strict=True))
-        )
+        with meter or nullcontext():
+            await asyncio.gather(
+                *(
+                    one(updates, paused)
+                    for updates, paused in zip(raw, everyone_pauses, strict=True)
+                )
+            )
     seconds = time.perf_counter() - started
     reporter.cancel()
     gc.unfreeze()
