@@ -152,10 +152,14 @@ def _per_update(target: str, *, warm: int, people: int) -> float:
         f"--people={people}",
         f"--warm={warm}",
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, cwd=Path(__file__).parent.parent
+    )
     collected, counted = _COLLECTED.search(done.stderr), _COUNTED.search(done.stdout)
     if done.returncode != 0 or collected is None or counted is None:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        # The program's own last words, not valgrind's summary lines ("==pid== ...").
+        said = [line for line in done.stderr.splitlines() if line.strip()[:2] not in ("", "==")]
+        last = said[-1] if said else "no message"
         raise RuntimeError(f"callgrind on {target} failed (exit {done.returncode}): {last}")
     return int(collected.group(1)) / int(counted.group(1))
 
