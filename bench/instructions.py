@@ -11,8 +11,10 @@ to memory) on a scratch database, or with `floor` through the floor's dispatcher
 answers: first `--warm` people, not counted, so that caches, pools and first-use work are
 behind it, then `--people` more, counted. Callgrind counts only from the first of the
 counted people's updates to the last one's answer: start-up, the pilot walk, the
-migration and the warm-up are left out. Charts and PDFs are drawn in the drawing process,
-which callgrind does not follow (as the conversation section's peak RSS leaves it out).
+migration and the warm-up are left out; the run's RSS sampler and progress line, which
+wake ten times a second, are counted with it. Charts and PDFs are drawn in the drawing
+process, which callgrind does not follow (as the conversation section's peak RSS leaves
+it out).
 
 Instruction counts do not depend on the machine's speed or on what else runs on it, so
 two commits, and ours against the floor, can be compared on a noisy machine where timing
@@ -205,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             switch = callgrind_switch(Path(folder))
         except NotCounting as problem:
-            parser.exit(2, f"python -m bench.instructions: error: {problem}\n")
+            parser.exit(2, f"{parser.prog}: error: {problem}\n")
         updates = asyncio.run(count(args.target, warm=args.warm, people=args.people, switch=switch))
     print(
         f"{updates} updates counted through {args.target}: divide callgrind's "
