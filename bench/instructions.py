@@ -7,7 +7,8 @@ The bench's `instructions` section runs, for SQLite, PostgreSQL and the floor:
 
 Runs the conversation section's saturation run (`bench.conversation.drive`: the
 production dispatcher, its middlewares, templates and the journal, the JSON logs written
-to memory) on a scratch database, or with `floor` through the floor's dispatcher that only
+to memory; on SQLite the search indexing and WAL checkpoints on a thread, as `codesign run`
+does them) on a scratch database, or with `floor` through the floor's dispatcher that only
 answers: first `--warm` people, not counted, so that caches, pools and first-use work are
 behind it, then `--people` more, counted. Callgrind counts only from the first of the
 counted people's updates to the last one's answer: start-up, the pilot walk, the
@@ -46,6 +47,7 @@ from bench.conversation import drive, floor_dispatcher
 from bench.script import Step, people_updates, pilot_script
 from bot import attachments
 from bot.logging_setup import configure_logging
+from bot.storage.engine import keep_sqlite_tidy
 from bot.telegram.dispatcher import build_dispatcher
 from bot.telegram.locks import chat_locks_for
 
@@ -128,12 +130,20 @@ async def count(target: str, *, warm: int, people: int, switch: ctypes.CDLL) -> 
             return await _feed(floor_dispatcher(), script, warm=warm, people=people, switch=switch)
         async with scratch_database(target) as scratch:
             locks = chat_locks_for(database_backend=target, redis_url=None)
+            # As `codesign run` does on SQLite: the search index filled in batches and WAL
+            # checkpoints, on a thread of this process, so counted with the updates.
+            dashboard, tidying = scratch.storage.dashboard_engine, None
+            if dashboard is not None:
+                tidying = asyncio.create_task(keep_sqlite_tidy(scratch.storage.engine, dashboard))
             try:
                 dispatcher = build_dispatcher(
                     sessions=scratch.storage.sessions, locks=locks, journal_updates=True
                 )
                 return await _feed(dispatcher, script, warm=warm, people=people, switch=switch)
             finally:
+                if tidying is not None:
+                    tidying.cancel()
+                    await asyncio.gather(tidying, return_exceptions=True)
                 await locks.close()
     finally:
         logging.getLogger().removeHandler(handler)
