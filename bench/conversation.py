@@ -27,7 +27,13 @@ import itertools
 import logging
 import random
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import (
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +43,16 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Message, Update
 from sqlalchemy import func, select
 
-from bench.common import BACKENDS, PeakRss, Row, percentile, progress, scratch_database, verdict
+from bench.common import (
+    BACKENDS,
+    PeakRss,
+    Row,
+    Scratch,
+    percentile,
+    progress,
+    scratch_database,
+    verdict,
+)
 from bench.script import Step, people_updates, pilot_script
 from bot import attachments
 from bot.logging_setup import configure_logging
@@ -154,6 +169,37 @@ async def drive(
     return RunResult(total, seconds, sorted(timings), rss.peak, session.count)
 
 
+@contextmanager
+def production_logs() -> Iterator[None]:
+    """The production logs, JSON lines at INFO, written to memory instead of the terminal."""
+    handler = configure_logging("INFO", stream=io.StringIO())
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # noise the runner also hides
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+@asynccontextmanager
+async def production_dispatcher(scratch: Scratch) -> AsyncIterator[Dispatcher]:
+    """The dispatcher `codesign run` builds, on `scratch`, with what runs beside it.
+
+    On SQLite that is the search index filled in batches and the WAL checkpoints, on a
+    thread of this process, off the loop (`keep_sqlite_tidy`).
+    """
+    locks = chat_locks_for(database_backend=scratch.backend, redis_url=None)
+    dashboard, tidying = scratch.storage.dashboard_engine, None
+    if dashboard is not None:
+        tidying = asyncio.create_task(keep_sqlite_tidy(scratch.storage.engine, dashboard))
+    try:
+        yield build_dispatcher(sessions=scratch.storage.sessions, locks=locks, journal_updates=True)
+    finally:
+        if tidying is not None:
+            tidying.cancel()
+            await asyncio.gather(tidying, return_exceptions=True)
+        await locks.close()
+
+
 def floor_dispatcher() -> Dispatcher:
     """aiogram with handlers that only answer: the least any bot must do per update."""
     router = Router(name="floor")
@@ -202,10 +248,6 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
     progress(f"conversation: {per_person} updates per person, {people:,} people")
     update_ids = itertools.count(10_000)
     rows: list[Row] = []
-    # The production logs: JSON lines at INFO (written to memory, not the terminal).
-    log_sink = io.StringIO()
-    handler = configure_logging("INFO", stream=log_sink)
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # noise the runner also hides
 
     async def floor(moment: str) -> RunResult:
         updates = people_updates(script, people=people, first_user=1_000_000, update_ids=update_ids)
@@ -214,54 +256,44 @@ async def run(*, people: int, rate: float, quick: bool) -> list[Row]:
 
     floors: list[RunResult] = []
     think_mean = people / rate
-    for backend in BACKENDS:
-        async with scratch_database(backend) as scratch:
-            locks = chat_locks_for(database_backend=backend, redis_url=None)
-            # As `codesign run` does on SQLite: the search index filled in batches, and WAL
-            # checkpoints on a thread, off the loop.
-            dashboard = scratch.storage.dashboard_engine
-            tidying = None
-            if dashboard is not None:
-                tidying = asyncio.create_task(keep_sqlite_tidy(scratch.storage.engine, dashboard))
-            dispatcher = build_dispatcher(
-                sessions=scratch.storage.sessions, locks=locks, journal_updates=True
-            )
-            everyone = people_updates(
-                script, people=people, first_user=2_000_000, update_ids=update_ids
-            )
-            # The floor right before and right after: this machine's speed drifts by more
-            # than a tenth within the half hour the whole section takes.
-            next_to_it = [await floor(f"before {backend}")]
-            progress(f"conversation: {backend}, saturation ({people:,} people at once)")
-            busy = await drive(dispatcher, everyone, label=f"{backend} saturation")
-            del everyone
-            next_to_it.append(await floor(f"after {backend}"))
-            floors += next_to_it
-            problem = await _check_finished(scratch.storage, people=people)
-            everyone = people_updates(
-                script, people=people, first_user=3_000_000, update_ids=update_ids
-            )
-            progress(
-                f"conversation: {backend}, paced (~{rate:,.0f} updates/s offered, "
-                f"a pause of {think_mean:.1f} s on average)"
-            )
-            paced = await drive(
-                dispatcher, everyone, label=f"{backend} paced", think_mean=think_mean
-            )
-            del everyone
-            later = await _check_finished(scratch.storage, people=2 * people)
-            problem = "; ".join(
-                f"{run}: {found}"
-                for run, found in (("saturation", problem), ("both runs", later))
-                if found
-            )
-            await locks.close()
-            if tidying is not None:
-                tidying.cancel()
-        if problem:
-            rows.append(Row("conversation", f"{backend}: CHECK FAILED", problem, "", "MISS"))
-        rows += _backend_rows(backend, busy, paced, next_to_it, people, rate)
-    logging.getLogger().removeHandler(handler)
+    with production_logs():
+        for backend in BACKENDS:
+            async with (
+                scratch_database(backend) as scratch,
+                production_dispatcher(scratch) as dispatcher,
+            ):
+                everyone = people_updates(
+                    script, people=people, first_user=2_000_000, update_ids=update_ids
+                )
+                # The floor right before and right after: this machine's speed drifts by
+                # more than a tenth within the half hour the whole section takes.
+                next_to_it = [await floor(f"before {backend}")]
+                progress(f"conversation: {backend}, saturation ({people:,} people at once)")
+                busy = await drive(dispatcher, everyone, label=f"{backend} saturation")
+                del everyone
+                next_to_it.append(await floor(f"after {backend}"))
+                floors += next_to_it
+                problem = await _check_finished(scratch.storage, people=people)
+                everyone = people_updates(
+                    script, people=people, first_user=3_000_000, update_ids=update_ids
+                )
+                progress(
+                    f"conversation: {backend}, paced (~{rate:,.0f} updates/s offered, "
+                    f"a pause of {think_mean:.1f} s on average)"
+                )
+                paced = await drive(
+                    dispatcher, everyone, label=f"{backend} paced", think_mean=think_mean
+                )
+                del everyone
+                later = await _check_finished(scratch.storage, people=2 * people)
+                problem = "; ".join(
+                    f"{run}: {found}"
+                    for run, found in (("saturation", problem), ("both runs", later))
+                    if found
+                )
+            if problem:
+                rows.append(Row("conversation", f"{backend}: CHECK FAILED", problem, "", "MISS"))
+            rows += _backend_rows(backend, busy, paced, next_to_it, people, rate)
     middle = sorted(floors, key=lambda run: run.per_second)[len(floors) // 2]
     rates = ", ".join(f"{run.per_second:,.0f}" for run in floors)
     floor_row = Row(

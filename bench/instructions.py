@@ -28,9 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import io
 import itertools
-import logging
 import re
 import shutil
 import subprocess
@@ -43,13 +41,9 @@ from pathlib import Path
 from aiogram import Dispatcher
 
 from bench.common import BACKENDS, Row, progress, scratch_database
-from bench.conversation import drive, floor_dispatcher
+from bench.conversation import drive, floor_dispatcher, production_dispatcher, production_logs
 from bench.script import Step, people_updates, pilot_script
 from bot import attachments
-from bot.logging_setup import configure_logging
-from bot.storage.engine import keep_sqlite_tidy
-from bot.telegram.dispatcher import build_dispatcher
-from bot.telegram.locks import chat_locks_for
 
 FLOOR = "floor"
 TARGETS = (*BACKENDS, FLOOR)
@@ -122,31 +116,18 @@ async def _feed(
 async def count(target: str, *, warm: int, people: int, switch: ctypes.CDLL) -> int:
     """Warm up, then count `people` whole conversations through `target`; updates counted."""
     attachments.start_drawing()
-    handler = configure_logging("INFO", stream=io.StringIO())
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     try:
-        script = await pilot_script()
-        if target == FLOOR:
-            return await _feed(floor_dispatcher(), script, warm=warm, people=people, switch=switch)
-        async with scratch_database(target) as scratch:
-            locks = chat_locks_for(database_backend=target, redis_url=None)
-            # As `codesign run` does on SQLite: the search index filled in batches and WAL
-            # checkpoints, on a thread of this process, so counted with the updates.
-            dashboard, tidying = scratch.storage.dashboard_engine, None
-            if dashboard is not None:
-                tidying = asyncio.create_task(keep_sqlite_tidy(scratch.storage.engine, dashboard))
-            try:
-                dispatcher = build_dispatcher(
-                    sessions=scratch.storage.sessions, locks=locks, journal_updates=True
-                )
+        with production_logs():
+            script = await pilot_script()
+            if target == FLOOR:
+                dispatcher = floor_dispatcher()
                 return await _feed(dispatcher, script, warm=warm, people=people, switch=switch)
-            finally:
-                if tidying is not None:
-                    tidying.cancel()
-                    await asyncio.gather(tidying, return_exceptions=True)
-                await locks.close()
+            async with (
+                scratch_database(target) as scratch,
+                production_dispatcher(scratch) as dispatcher,
+            ):
+                return await _feed(dispatcher, script, warm=warm, people=people, switch=switch)
     finally:
-        logging.getLogger().removeHandler(handler)
         await asyncio.to_thread(attachments.stop_drawing)
 
 
