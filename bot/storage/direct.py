@@ -153,7 +153,14 @@ async def _driver(session: AsyncSession) -> _Found:
     if transaction is not None and transaction in _drivers:
         return _drivers[transaction]
     connection = await session.connection()  # begins the session's transaction if need be
-    raw = await connection.get_raw_connection()
+    # The pool's connection, checked out just now: read in place, not through another
+    # greenlet as `get_raw_connection()` reads it (which could reconnect one invalidated).
+    sync = connection.sync_connection
+    raw = (
+        sync.connection
+        if sync is not None and not sync.invalidated
+        else await connection.get_raw_connection()
+    )
     driver = raw.driver_connection
     found: _Found = None
     if isinstance(driver, InlineConnection):

@@ -300,6 +300,29 @@ async def test_old_done_updates_are_pruned(storage: Storage) -> None:
         assert await journal.entry(db, update_id=old.update_id) is None
 
 
+async def test_later_updates_reuse_a_session_closed_cleanly_with_nothing_left_in_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions are kept between updates (making one cost a fiftieth of an update); each
+    update still starts with no objects and no notes left by the one before."""
+    seen: list[tuple[AsyncSession, bool, int]] = []
+    real_respond = conversation.respond
+
+    async def watching(session: AsyncSession, **kwargs: Any) -> Answer:
+        seen.append((session, "left behind" in session.info, len(session.identity_map)))
+        session.info["left behind"] = True
+        await session.get(ConversationEvent, 1)  # an object in the session's identity map
+        return await real_respond(session, **kwargs)
+
+    monkeypatch.setattr(conversation, "respond", watching)
+    dispatcher, bot, recorded = journaled(storage)
+    for text in ("/start", "/help", "/start"):
+        await dispatcher.feed_update(bot, update(text))
+    assert len(seen) == 3 and seen[0][0] is seen[1][0] is seen[2][0]
+    assert [(left, objects) for _, left, objects in seen] == [(False, 0)] * 3
+    assert len(recorded.sent(SendMessage)) >= 3
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_without_the_journal_failures_reach_the_caller(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
