@@ -6,8 +6,8 @@ of every logger, aiogram's and aiohttp's included) replaces it, and anything sha
 a token, before a line is written.
 
 Every update writes a line, so a line is made cheaply: the record skips what no line
-shows (its thread and process; the logging HOWTO's "Optimization" settings) and is
-written by orjson.
+shows (its thread and process, the file and line it was logged from; the logging HOWTO's
+"Optimization" settings) and is written by orjson.
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # No line shows a record's thread or process: not worked out for every record.
+    # No line shows a record's thread or process, nor the file and line it was logged
+    # from (the logging HOWTO's "Optimization": `_srcfile` None skips the walk up the
+    # stack that finds them): not worked out for every record.
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
