@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from aiogram import Dispatcher
@@ -98,7 +98,12 @@ def counted(switch: ctypes.CDLL) -> Iterator[None]:
 
 
 async def _feed(
-    dispatcher: Dispatcher, script: list[Step], *, warm: int, people: int, switch: ctypes.CDLL
+    dispatcher: Dispatcher,
+    script: list[Step],
+    *,
+    warm: int,
+    people: int,
+    meter: AbstractContextManager[object],
 ) -> int:
     update_ids = itertools.count(10_000)
     if warm:
@@ -109,24 +114,27 @@ async def _feed(
     counted_people = people_updates(
         script, people=people, first_user=2_000_000, update_ids=update_ids
     )
-    result = await drive(dispatcher, counted_people, label="counted", meter=counted(switch))
+    result = await drive(dispatcher, counted_people, label="counted", meter=meter)
     return result.updates
 
 
-async def count(target: str, *, warm: int, people: int, switch: ctypes.CDLL) -> int:
-    """Warm up, then count `people` whole conversations through `target`; updates counted."""
+async def count(
+    target: str, *, warm: int, people: int, meter: AbstractContextManager[object]
+) -> int:
+    """Warm up, then `people` whole conversations through `target`, the feeding in `meter`
+    (callgrind's count, `counted`; bench.calls's profile hook); the updates fed in it."""
     attachments.start_drawing()
     try:
         with production_logs():
             script = await pilot_script()
             if target == FLOOR:
                 dispatcher = floor_dispatcher()
-                return await _feed(dispatcher, script, warm=warm, people=people, switch=switch)
+                return await _feed(dispatcher, script, warm=warm, people=people, meter=meter)
             async with (
                 scratch_database(target) as scratch,
                 production_dispatcher(scratch) as dispatcher,
             ):
-                return await _feed(dispatcher, script, warm=warm, people=people, switch=switch)
+                return await _feed(dispatcher, script, warm=warm, people=people, meter=meter)
     finally:
         await asyncio.to_thread(attachments.stop_drawing)
 
@@ -199,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
             switch = callgrind_switch(Path(folder))
         except NotCounting as problem:
             parser.exit(2, f"{parser.prog}: error: {problem}\n")
-        updates = asyncio.run(count(args.target, warm=args.warm, people=args.people, switch=switch))
+        updates = asyncio.run(
+            count(args.target, warm=args.warm, people=args.people, meter=counted(switch))
+        )
     print(
         f"{updates} updates counted through {args.target}: divide callgrind's "
         f"'Collected' by {updates} for the instructions per update"

@@ -1,1 +1,1 @@
-"""The aiogram runtime: dispatcher factory, routers, middlewares and bot sessions."""
+"""The aiogram runtime: dispatcher factory, handlers, middlewares and bot sessions."""

@@ -121,10 +121,8 @@ async def _answer_press(callback: CallbackQuery, notice: str | None) -> None:
         logger.warning("press not answered", extra={"error": type(error).__name__})
 
 
-def conversation_router() -> Router:
-    """The co-design conversation in private chats (built fresh for each dispatcher)."""
-    router = Router(name="conversation")
-    router.message.filter(in_private_chat)
-    router.message.register(on_message)
+def register_conversation(router: Router) -> None:
+    """Register the co-design conversation in private chats on `router` (the dispatcher
+    itself), after the guards: it catches every message and press they leave."""
+    router.message.register(on_message, in_private_chat)
     router.callback_query.register(on_press)
-    return router

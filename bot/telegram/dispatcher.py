@@ -9,8 +9,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.telegram.conversation import conversation_router
-from bot.telegram.guards import guards_router
+from bot.telegram.conversation import register_conversation
+from bot.telegram.guards import register_guards
 from bot.telegram.locks import ChatLocks
 from bot.telegram.middlewares import DatabaseSessionMiddleware
 
@@ -46,6 +46,9 @@ def build_dispatcher(
         )
     )
     # Order matters: the guards answer edits, group chats and odd texts before the
-    # conversation sees them; the conversation catches everything else.
-    dispatcher.include_routers(guards_router(), conversation_router())
+    # conversation sees them; the conversation catches everything else. On the dispatcher
+    # itself, not on routers of their own: aiogram passes every update through each
+    # included router, about 30 Python calls a router (bench/README.md, "Fifteenth round").
+    register_guards(dispatcher)
+    register_conversation(dispatcher)
     return dispatcher

@@ -1,7 +1,7 @@
 """Input the conversation should not see: edits, group and channel chats, odd texts.
 
-Included before the conversation router (see the dispatcher factory), so these answers
-win; none of them changes where the person is in the conversation.
+Registered before the conversation's handlers (see the dispatcher factory), so these
+answers win; none of them changes where the person is in the conversation.
 """
 
 from __future__ import annotations
@@ -89,12 +89,11 @@ async def on_too_long(
     _reply(outbox, bot, message, reply)
 
 
-def guards_router() -> Router:
-    """Built fresh for each dispatcher; include it before the conversation router."""
-    router = Router(name="guards")
+def register_guards(router: Router) -> None:
+    """Register the guards on `router` (the dispatcher itself) before the conversation, so
+    their answers win."""
     router.edited_message.register(on_edited, in_private_chat)
     router.message.register(on_group_message, _in_group_chat)
     router.channel_post.register(on_channel_post)
     router.message.register(on_unreadable, in_private_chat, _unreadable_text)
     router.message.register(on_too_long, in_private_chat, _too_long_text)
-    return router
