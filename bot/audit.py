@@ -1,15 +1,24 @@
 """The append-only, tamper-evident audit log: who did what to whose record.
 
-Each row carries a SHA-256 over its own content and the previous row's hash, so editing,
-deleting or inserting a row breaks the chain from that row on; `verify` names the first
-broken row. The newest hash is also kept in `audit_head`, whose single row is locked while
-a row is appended: appends are serialised on SQLite and PostgreSQL alike, and removing the
-newest rows is noticed too. Rows never hold message text: a digest stands in for it.
+Each row carries a SHA-256 over its own content and the previous row's hash on its chain,
+so editing, deleting or inserting a row breaks the chain from that row on; `verify` names
+the first broken row. Rows never hold message text: a digest stands in for it.
 
-On PostgreSQL an update's rows are appended in one statement (lock the head, insert the
-rows hashed in turn by sha256() in the database, move the head): one round trip instead of
-three, so the head is held for less time, and each hash is the one `entry_hash` gives
-(`verify` recomputes it in Python).
+There are two kinds of chain, and each keeps its newest hash so that removing its newest
+rows is noticed too:
+- a person's own chain holds the rows their conversation appends (the person's, or a
+  carer's, turns): the head is `people.audit_last_hash`, and the person's row is locked
+  for the turn anyway, so people's turns never wait for each other's audit rows;
+- the log-wide chain holds everything else (staff, the command line, the system, and every
+  row written before revision 0006): the head is the single row of `audit_head`, locked
+  while a row is appended.
+Before 0006 every row was on the log-wide chain, and every audited update held its head
+from its turn's statement to its commit: the updates of everyone, on every worker, queued
+there (bench/README.md, "Seventeenth round").
+
+On PostgreSQL an update's rows are appended in one statement (read and lock the head,
+insert the rows hashed in turn by sha256() in the database, move the head): each hash is
+the one `entry_hash` gives (`verify` recomputes it in Python).
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import direct
-from bot.storage.models import AuditEntry, AuditHead, table_of, utcnow
+from bot.storage.models import AuditEntry, AuditHead, Person, table_of, utcnow
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -117,7 +126,8 @@ async def record(
     action: str,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """Append one row (in the caller's transaction; it holds the chain until it commits)."""
+    """Append one row to the log-wide chain (in the caller's transaction, which holds the
+    chain until it commits)."""
     await record_all(session, [AuditEvent(actor_kind, actor_id, subject_person_id, action, detail)])
 
 
@@ -137,8 +147,9 @@ def _rows_of(events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
 
 
 def append_params(events: Sequence[AuditEvent]) -> dict[str, Any]:
-    """The parameters for appending `events` (PostgreSQL): `APPEND_ONE`'s for one event,
-    `APPEND_MANY`'s (one array per column) for more."""
+    """The parameters for appending `events` (PostgreSQL): `APPEND_ONE`'s (or
+    `person_appending(one=True)`'s) for one event, `APPEND_MANY`'s (one array per column)
+    for more."""
     entries = _rows_of(events)
     for entry in entries:
         entry["after_prev"] = hashed_after_prev(**entry)
@@ -155,9 +166,15 @@ def append_statement(events: Sequence[AuditEvent]) -> Any:
     return APPEND_ONE if len(events) == 1 else APPEND_MANY
 
 
-async def record_all(session: AsyncSession, events: Sequence[AuditEvent]) -> None:
-    """Append rows in order, locking the chain's head once for all of them."""
+async def record_all(
+    session: AsyncSession, events: Sequence[AuditEvent], *, person_chain: int | None = None
+) -> None:
+    """Append rows in order, locking the chain's head once for all of them: the log-wide
+    chain's, or with `person_chain` that person's own (their conversation's turns)."""
     if not events:
+        return
+    if person_chain is not None:
+        await _append_to_person(session, person_chain, _rows_of(events))
         return
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql and await direct.execute(
@@ -187,7 +204,37 @@ async def _append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     await direct.execute(session, _MOVE_HEAD if locked else _NEW_HEAD, head)
 
 
-_entries, _head = table_of(AuditEntry), table_of(AuditHead)
+async def _append_to_person(
+    session: AsyncSession, person_id: int, entries: list[dict[str, Any]]
+) -> None:
+    # As `_append`, with the person's row as the head: locked before it is read.
+    locked = await direct.execute(session, _LOCK_PERSON_HEAD, {"p_person": person_id})
+    if not locked:
+        raise LookupError(f"no person {person_id} to append audit rows for")
+    prev_hash = locked[0][0] or GENESIS
+    rows = []
+    for row in entries:
+        row_hash = entry_hash(prev_hash=prev_hash, **row)
+        rows.append({**row, "prev_hash": prev_hash, "hash": row_hash, "chain_person_id": person_id})
+        prev_hash = row_hash
+    await direct.execute(session, _APPEND, rows)
+    await direct.execute(
+        session, _MOVE_PERSON_HEAD, {"p_person": person_id, "p_last_hash": prev_hash}
+    )
+
+
+_entries, _head, _people = table_of(AuditEntry), table_of(AuditHead), table_of(Person)
+_LOCK_PERSON_HEAD = (
+    update(_people)
+    .where(_people.c.id == bindparam("p_person"))
+    .values(audit_last_hash=_people.c.audit_last_hash)
+    .returning(_people.c.audit_last_hash)
+)
+_MOVE_PERSON_HEAD = (
+    update(_people)
+    .where(_people.c.id == bindparam("p_person"))
+    .values(audit_last_hash=bindparam("p_last_hash"))
+)
 _LOCK_HEAD = (
     update(_head)
     .where(_head.c.id == bindparam("p_head"))
@@ -218,7 +265,13 @@ _GIVEN = {
     "after_prev": Text,
 }
 _STORED = [_entries.c[name] for name in _GIVEN if name != "after_prev"]
-_INSERTED = [_entries.c.created_at, *_STORED, _entries.c.prev_hash, _entries.c.hash]
+_INSERTED = [
+    _entries.c.created_at,
+    *_STORED,
+    _entries.c.prev_hash,
+    _entries.c.hash,
+    _entries.c.chain_person_id,
+]
 
 
 def _sql(text: str, kind: Any = Text) -> Any:
@@ -234,25 +287,35 @@ def _hash_after(prev_hash: Any, after_prev: Any) -> Any:
     return func.encode(func.sha256(func.convert_to(hashed, _sql("'UTF8'"))), _sql("'hex'"))
 
 
-def _appending(rows: Callable[[Any], Any]) -> Any:
-    """PostgreSQL: lock the head and read its hash, insert `rows(head)`, move the head.
+def _appended(head: Any, rows: Callable[[Any], Any]) -> Any:
+    """The INSERT of `rows(head)` as a CTE, returning each row's id and hash.
 
-    One statement: the head is read FOR UPDATE (under READ COMMITTED a concurrent append
-    is waited for and its hash read); `rows(head)` selects the rows to insert after it,
-    their hashes made in the database, in order (so their ids follow the chain); the head
-    moves to the last. Nothing comes back, and nothing is written, while the log has no
-    head.
+    `head` (a CTE of one row, read FOR UPDATE: under READ COMMITTED a concurrent append is
+    waited for and its hash read) has the chain's newest hash as `last_hash` and the
+    chain's person as `chain`; `rows(head)` selects the rows to insert after it, their
+    hashes made in the database, in order (so their ids follow the chain).
     """
-    head_id = bindparam("p_head", type_=Integer)
-    head = (
-        select(_head.c.last_hash).where(_head.c.id == head_id).with_for_update().cte("locked_head")
-    )
-    appended = (
+    return (
         insert(_entries)
         .from_select(_INSERTED, rows(head))
         .returning(_entries.c.id, _entries.c.hash)
         .cte("appended")
     )
+
+
+def _appending(rows: Callable[[Any], Any]) -> Any:
+    """PostgreSQL, the log-wide chain: lock the head and read its hash, insert `rows(head)`,
+    move the head. One statement; nothing comes back, and nothing is written, while the log
+    has no head.
+    """
+    head_id = bindparam("p_head", type_=Integer)
+    head = (
+        select(_head.c.last_hash, cast(_sql("NULL"), BigInteger).label("chain"))
+        .where(_head.c.id == head_id)
+        .with_for_update()
+        .cte("locked_head")
+    )
+    appended = _appended(head, rows)
     last = select(appended).order_by(appended.c.id.desc()).limit(_sql("1")).subquery("last")
     # The head is found by its id alone: its row in the statement's snapshot may be the
     # one before a concurrent append, which PostgreSQL swaps for the newest (locked by us)
@@ -269,6 +332,31 @@ def _appending(rows: Callable[[Any], Any]) -> Any:
     )
 
 
+def person_appending(person_id: Any, *, one: bool) -> tuple[Any, Any]:
+    """PostgreSQL, a person's turn: the rows appended to `person_id`'s own chain.
+
+    The person's row is the head, read FOR UPDATE (the claim has locked it already when
+    the person is the sender). Returns the `appended` CTE and its newest hash, which the
+    turn's UPDATE of the person's row keeps as `audit_last_hash`: the head moves in the
+    statement that saves the person's state, and no row is locked but the person's.
+    Parameters as `append_params` gives them, with `one` for a single event.
+    """
+    head = (
+        select(
+            func.coalesce(_people.c.audit_last_hash, _sql(f"'{GENESIS}'")).label("last_hash"),
+            cast(_people.c.id, BigInteger).label("chain"),
+        )
+        .where(_people.c.id == person_id)
+        .with_for_update()
+        .cte("person_head")
+    )
+    appended = _appended(head, _one_row if one else _many_rows)
+    newest = (
+        select(appended.c.hash).order_by(appended.c.id.desc()).limit(_sql("1")).scalar_subquery()
+    )
+    return appended, newest
+
+
 def _created_at() -> Any:
     return bindparam("p_audit_created_at", type_=_entries.c.created_at.type)
 
@@ -283,6 +371,7 @@ def _one_row(head: Any) -> Any:
         *(given[column.key] for column in _STORED),
         head.c.last_hash,
         _hash_after(head.c.last_hash, given["after_prev"]),
+        head.c.chain,
     ).select_from(head)
 
 
@@ -301,11 +390,12 @@ def _many_rows(head: Any) -> Any:
         cast(literal_column("0"), BigInteger).label("n"),
         cast(head.c.last_hash, Text).label("prev_hash"),
         cast(head.c.last_hash, Text).label("hash"),
+        head.c.chain,
     ).cte("chain", recursive=True)
     chain = start.union_all(
-        select(given.c.n, start.c.hash, _hash_after(start.c.hash, given.c.after_prev)).join_from(
-            start, given, given.c.n == start.c.n + _sql("1", BigInteger)
-        )
+        select(
+            given.c.n, start.c.hash, _hash_after(start.c.hash, given.c.after_prev), start.c.chain
+        ).join_from(start, given, given.c.n == start.c.n + _sql("1", BigInteger))
     )
     return (
         select(
@@ -313,6 +403,7 @@ def _many_rows(head: Any) -> Any:
             *(given.c[column.key] for column in _STORED),
             chain.c.prev_hash,
             chain.c.hash,
+            chain.c.chain,
         )
         .join_from(given, chain, chain.c.n == given.c.n)
         .order_by(given.c.n)
@@ -331,15 +422,23 @@ class Verification:
     checked: int
     first_broken_id: int | None
     problem: str | None
+    chains: int = 0  # the log-wide chain and each person's, with at least one row checked
 
     @property
     def ok(self) -> bool:
         return self.first_broken_id is None and self.problem is None
 
 
+def _chain_name(person_id: int | None) -> str:
+    return "the log-wide chain" if person_id is None else f"person {person_id}'s chain"
+
+
 async def verify(session: AsyncSession) -> Verification:
-    """Walk the chain from the first row; stop at the first row that does not hold."""
-    expected_prev, checked, last_id, after = GENESIS, 0, 0, 0
+    """Walk every chain from its first row, all at once in the order rows were written;
+    stop at the first row that does not hold, then check each chain's newest row against
+    its head."""
+    newest: dict[int | None, tuple[int, str]] = {}  # chain -> its newest row's id and hash
+    checked, after = 0, 0
     while True:
         rows = list(
             await session.scalars(
@@ -349,12 +448,15 @@ async def verify(session: AsyncSession) -> Verification:
         if not rows:
             break
         for row in rows:
+            chain = row.chain_person_id
+            expected_prev = newest[chain][1] if chain in newest else GENESIS
             if row.prev_hash != expected_prev:
                 return Verification(
                     checked,
                     row.id,
-                    f"row {row.id} does not follow the row before it "
+                    f"row {row.id} does not follow the row before it on {_chain_name(chain)} "
                     "(a row was deleted or inserted before it)",
+                    len(newest),
                 )
             recomputed = entry_hash(
                 prev_hash=row.prev_hash,
@@ -367,17 +469,36 @@ async def verify(session: AsyncSession) -> Verification:
             )
             if recomputed != row.hash:
                 return Verification(
-                    checked, row.id, f"row {row.id} was changed after it was written"
+                    checked, row.id, f"row {row.id} was changed after it was written", len(newest)
                 )
-            expected_prev, last_id = row.hash, row.id
+            newest[chain] = (row.id, row.hash)
             checked += 1
         after = rows[-1].id
-    head = await session.get(AuditHead, HEAD_ID)
-    if head is not None and (head.last_hash != expected_prev or head.last_id != last_id):
-        return Verification(
-            checked,
-            None,
+    problem = await _heads_problem(session, newest)
+    return Verification(checked, None, problem, len(newest))
+
+
+async def _heads_problem(
+    session: AsyncSession, newest: Mapping[int | None, tuple[int, str]]
+) -> str | None:
+    """What the heads say is missing: the newest rows of a chain whose head is further on.
+
+    A person's chain whose person is gone (a provisioned record merged into the person who
+    redeemed its code) has no head left to check against.
+    """
+    last_id, last_hash = newest.get(None, (0, GENESIS))
+    head = await session.get(AuditHead, HEAD_ID)  # None: its row was deleted (nothing to check)
+    if head is not None and (head.last_hash != last_hash or head.last_id != last_id):
+        return (
             f"the newest rows after row {last_id} are missing "
-            f"(the log's head points at row {head.last_id})",
+            f"(the log's head points at row {head.last_id})"
         )
-    return Verification(checked, None, None)
+    heads = await session.execute(select(Person.id, Person.audit_last_hash))
+    for person_id, person_head in heads:
+        last_id, newest_hash = newest.get(person_id, (0, None))
+        if person_head != newest_hash:
+            return (
+                f"person {person_id}'s chain does not end where their record says: its newest "
+                f"rows after row {last_id} are missing, or the record's head was changed"
+            )
+    return None

@@ -175,7 +175,12 @@ async def respond(
     who, subject = party.who, party.subject
     before = party.conversation
     step_before = before.step
-    services = ConversationServices(council_data(), session, who, invite_valid_for=invite_valid_for)
+    # Appended to the person's chain together, when the turn is saved: what the services
+    # audit as they work, then what the outcome's effects say.
+    audit_events: list[audit.AuditEvent] = []
+    services = ConversationServices(
+        council_data(), session, who, audit_events, invite_valid_for=invite_valid_for
+    )
     # Made from the stored form for this event alone: the flow may work on it in place.
     outcome = await flow.handle(before, event, services, party.actor, owned=True)
     after = outcome.conversation
@@ -187,8 +192,6 @@ async def respond(
         LoggedEvent("out", "message", after.step, message.text, {"template": reply.template})
         for message, reply in zip(messages, outcome.replies, strict=True)
     ]
-
-    audit_events: list[audit.AuditEvent] = []  # appended to the chain together, at the end
 
     def audited(action: str, **detail: object) -> None:
         audit_events.append(

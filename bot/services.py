@@ -45,19 +45,25 @@ class Who:
 
 
 class ConversationServices:
-    """The `dialogs.ports.Services` of one update: council data plus this update's session."""
+    """The `dialogs.ports.Services` of one update: council data plus this update's session.
+
+    What they audit joins `audit_events`, which the turn appends to the person's own chain
+    with its other rows when it is saved (`turns.save_turn`).
+    """
 
     def __init__(
         self,
         data: CouncilData,
         session: AsyncSession,
         who: Who,
+        audit_events: list[audit.AuditEvent],
         *,
         invite_valid_for: timedelta = INVITE_VALID_FOR,
     ) -> None:
         self._data = data
         self._session = session
         self._who = who
+        self._audit_events = audit_events
         self._invite_valid_for = invite_valid_for
 
     @property
@@ -72,14 +78,10 @@ class ConversationServices:
     def estimate_scheme(self) -> Scheme:
         return self._data.estimate_scheme
 
-    async def _audit(self, action: str, **detail: object) -> None:
-        await audit.record(
-            self._session,
-            actor_kind=self._who.actor_kind,
-            actor_id=self._who.actor_telegram_id,
-            subject_person_id=self._who.subject_id,
-            action=action,
-            detail=detail,
+    def _audit(self, action: str, **detail: object) -> None:
+        who = self._who
+        self._audit_events.append(
+            audit.AuditEvent(who.actor_kind, who.actor_telegram_id, who.subject_id, action, detail)
         )
 
     async def codes_blocked(self) -> bool:
@@ -87,14 +89,14 @@ class ConversationServices:
             self._session, telegram_user_id=self._who.actor_telegram_id
         )
         if blocked:
-            await self._audit("code_blocked")
+            self._audit("code_blocked")
         return blocked
 
     async def _attempted(self, *, succeeded: bool, kind: str) -> None:
         await repositories.record_code_attempt(
             self._session, telegram_user_id=self._who.actor_telegram_id, succeeded=succeeded
         )
-        await self._audit(f"{kind}_{'redeemed' if succeeded else 'refused'}")
+        self._audit(f"{kind}_{'redeemed' if succeeded else 'refused'}")
 
     async def redeem_link_code(self, code: str) -> Budget | None:
         found = await repositories.redeem_link_code(
@@ -132,7 +134,7 @@ class ConversationServices:
             created_by="person",
             valid_for=self._invite_valid_for,
         )
-        await self._audit("carer_invited", scope=scope.value)
+        self._audit("carer_invited", scope=scope.value)
         return CarerInvite(code, self._invite_valid_for.days)
 
     async def revoke_carer(self, link_id: int) -> str | None:
@@ -140,7 +142,7 @@ class ConversationServices:
             self._session, person_id=self._who.subject_id, link_id=link_id
         )
         if name is not None:
-            await self._audit("carer_revoked", link=link_id)
+            self._audit("carer_revoked", link=link_id)
         return name
 
     async def accept_invite(self, code: str) -> CaredFor | None:
@@ -150,13 +152,14 @@ class ConversationServices:
         await self._attempted(succeeded=link is not None, kind="carer_invite")
         if link is None:
             return None
-        await audit.record(
-            self._session,
-            actor_kind="carer",
-            actor_id=self._who.actor_telegram_id,
-            subject_person_id=link.person_id,
-            action="carer_accepted",
-            detail={"link": link.id, "scope": link.scope},
+        self._audit_events.append(
+            audit.AuditEvent(
+                "carer",
+                self._who.actor_telegram_id,
+                link.person_id,
+                "carer_accepted",
+                {"link": link.id, "scope": link.scope},
+            )
         )
         return CaredFor(link.person_id, link.person_name, Scope(link.scope))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -31,15 +32,26 @@ def current_revision(connection: Connection) -> str | None:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
     """Bring the database up to `revision`; returns the revision it is at afterwards."""
+    return await _migrate(engine, command.upgrade, revision)
 
-    def _upgrade(connection: Connection) -> str | None:
+
+async def downgrade(engine: AsyncEngine, revision: str) -> str | None:
+    """Take the database back to `revision`, in one transaction (a downgrade that refuses
+    leaves it as it was); returns the revision it is at afterwards."""
+    return await _migrate(engine, command.downgrade, revision)
+
+
+async def _migrate(
+    engine: AsyncEngine, step: Callable[[Config, str], None], revision: str
+) -> str | None:
+    def run(connection: Connection) -> str | None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
         return current_revision(connection)
 
     async with engine.begin() as connection:
-        return await connection.run_sync(_upgrade)
+        return await connection.run_sync(run)
 
 
 async def revision_of(engine: AsyncEngine) -> str | None:

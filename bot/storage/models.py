@@ -50,6 +50,8 @@ class Person(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # The hash of the newest row on this person's audit chain (`bot.audit`); None: none yet.
+    audit_last_hash: Mapped[str | None] = mapped_column(String(64))
 
     budgets: Mapped[list[Budget]] = relationship(
         back_populates="person", foreign_keys="Budget.person_id"
@@ -193,7 +195,9 @@ class AuditEntry(Base):
 
     Rows hold who did what to whose record, never message text, so erasing old
     conversation text leaves the chain verifiable. `subject_person_id` has no foreign key
-    for the same reason: nothing may change a row once written.
+    for the same reason: nothing may change a row once written. `chain_person_id` is the
+    person whose own chain the row is on (rows their conversation appends), or None for
+    the log-wide chain (staff, the command line, the system, and every row before 0006).
     """
 
     __tablename__ = "audit_log"
@@ -207,10 +211,12 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    chain_person_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditHead(Base):
-    """The newest audit row's hash: one row, locked while a row is appended."""
+    """The newest hash of the log-wide audit chain: one row, locked while a row is appended
+    to that chain (a person's own chain keeps its newest hash in `Person.audit_last_hash`)."""
 
     __tablename__ = "audit_head"
 

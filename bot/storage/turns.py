@@ -1,24 +1,27 @@
-"""The end of a turn: the person's new state, the transcript rows and the audit row.
+"""The end of a turn: the person's new state, the transcript rows and the audit rows.
 
 Every update ends with these writes. On SQLite they are the statements of
-`repositories.save_conversation`, `repositories.log_events` and `audit.record_all`, each
-a few microseconds on the event loop's own connection. On PostgreSQL each statement is a
-round trip to the server, and an update made seven (bench/README.md, "Eighth round"): there
-the three are one statement of data-modifying parts, which PostgreSQL runs to completion
-whether or not the statement reads what they return:
+`repositories.save_conversation`, `repositories.log_events` and `audit.record_all` (on the
+person's own chain), each a few microseconds on the event loop's own connection. On
+PostgreSQL each statement is a round trip to the server, and an update made seven
+(bench/README.md, "Eighth round"): there the three are one statement of data-modifying
+parts, which PostgreSQL runs to completion whether or not the statement reads what they
+return:
 
-    WITH saved AS (UPDATE people SET step = .., conversation = .. WHERE id = ..),
+    WITH -- with audit rows, `audit.person_appending`'s parts (for more than one row,
+         -- given AS (unnest ..) and a recursive chain AS (..) that hashes them in turn):
+         person_head AS (SELECT audit_last_hash .. FROM people WHERE id = .. FOR UPDATE),
+         appended AS (INSERT INTO audit_log (..) SELECT .. FROM person_head ..),
+         saved AS (UPDATE people SET step = .., conversation = ..,
+                   audit_last_hash = (the newest of appended) WHERE id = ..),
          logged AS (INSERT INTO conversation_events (..)
-                    SELECT .. FROM unnest(directions, kinds, ..) WITH ORDINALITY ..),
-         -- with audit rows, `audit.APPEND_ONE`'s parts (`APPEND_MANY` adds
-         -- given AS (unnest ..) and a recursive chain AS (..) that hashes them):
-         locked_head AS (..), appended AS (..), moved_head AS (UPDATE audit_head ..)
-    SELECT moved_head.last_id FROM moved_head
+                    SELECT .. FROM unnest(directions, kinds, ..) WITH ORDINALITY ..)
+    SELECT count(*) FROM logged
 
 The transcript rows come in one array per column, in order (ORDER BY their ordinality:
-their ids follow the conversation), and so do the audit rows. A turn whose audit log has
-lost its head row appends its audit rows with `audit.record_all` after the statement (the
-migration makes the head; `record_all` makes it again).
+their ids follow the conversation), and so do the audit rows. The audit rows' chain is
+the person's own: its head is the row the turn saves anyway, so no other row is locked
+(bench/README.md, "Seventeenth round").
 tests/foundation/test_turns.py writes turns both ways and compares the stored rows.
 """
 
@@ -72,7 +75,7 @@ async def save_turn(
             events=events,
             actor_role=actor_role,
         )
-        await audit.record_all(session, audit_events)
+        await audit.record_all(session, audit_events, person_chain=person_id)
         return
     now = utcnow()
     params: dict[str, Any] = {
@@ -92,21 +95,23 @@ async def save_turn(
         await direct.execute(session, _TURN, params)
         return
     params.update(audit.append_params(audit_events))
-    if not await direct.execute(
-        session, _AUDITED_TURNS[audit.append_statement(audit_events)], params
-    ):
-        await audit.record_all(session, audit_events)  # no head to lock: its row was deleted
+    await direct.execute(session, _AUDITED_TURNS[len(audit_events) == 1], params)
 
 
-def _turn_parts() -> tuple[Any, Any]:
-    """PostgreSQL: the state saved and the transcript rows inserted, as two CTEs."""
+def _turn_parts(*, audited_one: bool | None = None) -> tuple[Any, Any]:
+    """PostgreSQL: the state saved and the transcript rows inserted, as two CTEs; with
+    `audited_one` (True for one audit row, False for more), the audit rows appended to the
+    person's chain, whose newest hash the saved row keeps."""
     people, events = table_of(Person), table_of(ConversationEvent)
     now = bindparam("p_now", type_=DateTime(timezone=True))
     person_id = bindparam("p_person_id", type_=Integer)
+    state = {"step": bindparam("p_step"), "conversation": bindparam("p_data"), "updated_at": now}
+    if audited_one is not None:
+        _, state["audit_last_hash"] = audit.person_appending(person_id, one=audited_one)
     saved = (
         sa_update(people)
         .where(people.c.id == person_id)
-        .values(step=bindparam("p_step"), conversation=bindparam("p_data"), updated_at=now)
+        .values(**state)
         .returning(people.c.id)
         .cte("saved")
     )
@@ -153,17 +158,10 @@ def _turn_parts() -> tuple[Any, Any]:
     return saved, logged
 
 
-def _audited_turn(append: Any) -> Any:
-    """The turn with `append` (one of audit's statements) as its last part."""
-    saved, logged = _turn_parts()
-    moved_head = append.cte("moved_head")
-    return select(moved_head.c.last_id).add_cte(saved, logged)
-
-
-def _turn() -> Any:
-    saved, logged = _turn_parts()
+def _turn(*, audited_one: bool | None = None) -> Any:
+    saved, logged = _turn_parts(audited_one=audited_one)
     return select(func.count()).select_from(logged).add_cte(saved)
 
 
 _TURN = _turn()
-_AUDITED_TURNS = {append: _audited_turn(append) for append in (audit.APPEND_ONE, audit.APPEND_MANY)}
+_AUDITED_TURNS = {one: _turn(audited_one=one) for one in (True, False)}

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import audit
 from bot.runtime import Storage
 from bot.storage import repositories, turns
-from bot.storage.models import AuditEntry
+from bot.storage.models import AuditEntry, Person
 from bot.storage.repositories import LoggedEvent
 
 STATE = {"step": "goal_ask", "goals": ["Clwb garddio – “fy un i”"], "n": 3, "none": None}
@@ -53,9 +53,12 @@ async def _one_turn(
     *,
     role: str = "person",
     as_three_writes: bool = False,
+    person_id: int | None = None,
 ) -> None:
-    """A turn by `save_turn`, or by the three writes it stands for."""
-    person_id = await _person(session, user)
+    """A turn by `save_turn`, or by the three writes it stands for; given `person_id`, a
+    carer's turn for that person, whose row nothing has locked before the turn."""
+    if person_id is None:
+        person_id = await _person(session, user)
     audited = _audited(user, person_id, audit_count)
     if as_three_writes:
         await repositories.save_conversation(
@@ -64,7 +67,7 @@ async def _one_turn(
         await repositories.log_events(
             session, person_id=person_id, actor_telegram_id=user, events=events, actor_role=role
         )
-        await audit.record_all(session, audited)
+        await audit.record_all(session, audited, person_chain=person_id)
         return
     await turns.save_turn(
         session,
@@ -81,7 +84,8 @@ async def _one_turn(
 async def _rows(session: AsyncSession, table: str, where: str, value: Any) -> list[dict[str, Any]]:
     """Rows as stored, less what differs between two people (ids, moments, hashes)."""
     own = {"id", "telegram_user_id", "display_name", "person_id", "actor_telegram_id"}
-    own |= {"subject_person_id", "actor_id", "hash", "prev_hash"}
+    own |= {"subject_person_id", "actor_id", "hash", "prev_hash", "chain_person_id"}
+    own.add("audit_last_hash")  # their own chains' heads (`audit.verify` checks them)
     query = text(f"SELECT * FROM {table} WHERE {where} = :value ORDER BY id")
     return [
         {
@@ -135,23 +139,56 @@ async def test_a_turn_stores_what_its_three_writes_store(
 
 
 @pytest.mark.parametrize("audit_count", [1, 2])
-async def test_without_the_logs_head_the_rows_are_appended_once(
-    storage: Storage, audit_count: int
-) -> None:
-    """The migration makes the head; a log without one (its row deleted) gets it back: the
-    statement writes the state and the transcript, and the audit rows follow, once."""
+async def test_a_turns_rows_go_on_the_persons_own_chain(storage: Storage, audit_count: int) -> None:
+    """Each turn's rows follow the person's newest row, whose hash their record keeps; the
+    log-wide chain, and its head, are left alone (even without the head row)."""
     async with storage.sessions() as session, session.begin():
+        await audit.record(
+            session, actor_kind="staff", actor_id="s", subject_person_id=None, action="login"
+        )
         await session.execute(text("DELETE FROM audit_head"))
-    async with storage.sessions() as session, session.begin():
-        await _one_turn(session, 1, EVENTS, audit_count)
+    for _ in range(2):
+        async with storage.sessions() as session, session.begin():
+            await _one_turn(session, 1, EVENTS, audit_count)
     async with storage.sessions() as session:
         person_id = await _person(session, 1)
         logged = await repositories.conversation_log(session, person_id=person_id)
         state = await repositories.person_state(session, person_id=person_id)
+        rows = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        head = await session.scalar(select(Person.audit_last_hash).where(Person.id == person_id))
+        heads = await session.scalar(text("SELECT count(*) FROM audit_head"))
         verification = await audit.verify(session)
-    assert logged == EVENTS
+    assert logged == EVENTS + EVENTS
     assert (state.step, dict(state.data)) == ("goal_ask", STATE)
-    assert verification.ok and verification.checked == audit_count
+    login, *turns_rows = rows
+    assert login.chain_person_id is None and heads == 0
+    assert [row.chain_person_id for row in turns_rows] == [person_id] * 2 * audit_count
+    assert [row.prev_hash for row in turns_rows] == [
+        audit.GENESIS,
+        *(row.hash for row in turns_rows[:-1]),
+    ]
+    assert head == turns_rows[-1].hash
+    assert verification.ok and verification.checked == 1 + 2 * audit_count
+    assert verification.chains == 2
+
+
+@pytest.mark.parametrize("audit_count", [1, 2])
+async def test_without_the_logs_head_staff_rows_are_appended_once(
+    storage: Storage, audit_count: int
+) -> None:
+    """The migration makes the log-wide head; a log without one (its row deleted) gets it
+    back, and the rows are appended once."""
+    async with storage.sessions() as session, session.begin():
+        await session.execute(text("DELETE FROM audit_head"))
+    events = [
+        audit.AuditEvent("staff", "s", None, "plan_viewed", {"n": n}) for n in range(audit_count)
+    ]
+    async with storage.sessions() as session, session.begin():
+        await audit.record_all(session, events)
+    async with storage.sessions() as session:
+        verification = await audit.verify(session)
+        heads = await session.scalar(text("SELECT count(*) FROM audit_head"))
+    assert verification.ok and verification.checked == audit_count and heads == 1
     assert await _audit_rows(storage) == audit_count
 
 
@@ -173,21 +210,53 @@ async def test_a_turn_rolls_back_whole(storage: Storage) -> None:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-async def test_concurrent_turns_keep_the_audit_chain(storage: Storage) -> None:
-    """Turns of different people at once, each appending in the same statement."""
+async def test_concurrent_turns_keep_the_audit_chains(storage: Storage) -> None:
+    """Turns at once, each appending in its own statement: of different people, and of
+    the same people from two transactions each, the person's and a carer's."""
     async with storage.sessions() as session, session.begin():
         await audit.record(
             session, actor_kind="staff", actor_id="s", subject_person_id=None, action="login"
         )
+        people = {user: await _person(session, user) for user in range(1, 9)}
 
-    async def turn(user: int) -> None:
+    async def turn(user: int, *, carer: bool) -> None:
         async with storage.sessions() as session, session.begin():
-            await _one_turn(session, user, EVENTS, 1 + user % 3)
+            subject = people[user] if carer else None
+            await _one_turn(session, user, EVENTS, 1 + user % 3, person_id=subject)
 
-    await asyncio.gather(*(turn(user) for user in range(1, 9)))
+    await asyncio.gather(*(turn(user, carer=carer) for user in people for carer in (False, True)))
     async with storage.sessions() as session:
         verification = await audit.verify(session)
-    assert verification.ok and verification.checked == 1 + sum(1 + u % 3 for u in range(1, 9))
+    assert verification.ok, verification.problem
+    assert verification.checked == 1 + 2 * sum(1 + u % 3 for u in range(1, 9))
+    assert verification.chains == 9
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_persons_turn_does_not_wait_for_another_persons(storage: Storage) -> None:
+    """Only the person's own row is locked for their audit rows: while one person's turn is
+    not yet committed, another person's audited turn goes through (before revision 0006 it
+    waited for the log's one head row), and the same person's waits for it."""
+    async with storage.sessions() as session, session.begin():
+        for user in (1, 2):
+            await _person(session, user)
+    async with storage.sessions() as first, first.begin():
+        await _one_turn(first, 1, EVENTS, 1)
+        async with storage.sessions() as other, other.begin():
+            await other.execute(text("SET LOCAL lock_timeout = '3s'"))
+            await _one_turn(other, 2, EVENTS, 2)  # raises if it waits for the first
+        same = asyncio.create_task(turn_of(storage, 1))
+        await asyncio.sleep(0.5)
+        assert not same.done()  # the person's own next turn waits
+    await asyncio.wait_for(same, 10)
+    async with storage.sessions() as session:
+        verification = await audit.verify(session)
+    assert verification.ok and verification.checked == 1 + 2 + 1
+
+
+async def turn_of(storage: Storage, user: int) -> None:
+    async with storage.sessions() as session, session.begin():
+        await _one_turn(session, user, EVENTS, 1)
 
 
 # What PostgreSQL's text takes: no NUL, no half of a surrogate pair.

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, text, update
 
 from bot import audit
 from bot.runtime import Storage
-from bot.storage import repositories
+from bot.storage import migrate, repositories
 from bot.storage.models import (
     AuditEntry,
     Budget,
@@ -155,6 +155,117 @@ async def test_removing_the_newest_rows_is_noticed(storage: Storage) -> None:
         await session.execute(delete(AuditEntry).where(AuditEntry.id == last))
     result = await verified(storage)
     assert not result.ok and "missing" in (result.problem or "")
+
+
+async def chains_of(storage: Storage) -> list[int]:
+    """Two people's own chains (three rows each, two turns' worth) between log-wide rows."""
+    async with storage.sessions() as session, session.begin():
+        people = [Person(display_name=name, conversation={}) for name in ("Ann", "Cai")]
+        session.add_all(people)
+        await session.flush()
+        ids = [person.id for person in people]
+    for turn in range(2):
+        for person_id in ids:
+            events = [
+                audit.AuditEvent("person", 100 + person_id, person_id, "choice", {"n": n})
+                for n in range(1 + turn)
+            ]
+            async with storage.sessions() as session, session.begin():
+                await audit.record_all(session, events, person_chain=person_id)
+        await chain_of(storage, rows=1)
+    return ids
+
+
+async def _rows_of_chain(storage: Storage, person_id: int | None) -> list[AuditEntry]:
+    async with storage.sessions() as session:
+        chain = AuditEntry.chain_person_id
+        on_it = chain.is_(None) if person_id is None else chain == person_id
+        return list(await session.scalars(select(AuditEntry).where(on_it).order_by(AuditEntry.id)))
+
+
+async def test_peoples_chains_and_the_log_wide_chain_verify_together(storage: Storage) -> None:
+    ann, cai = await chains_of(storage)
+    result = await verified(storage)
+    assert result.ok, result.problem
+    assert (result.checked, result.chains) == (2 * 3 + 2, 3)
+    rows = await _rows_of_chain(storage, ann)
+    assert [row.prev_hash for row in rows[1:]] == [row.hash for row in rows[:-1]]
+    async with storage.sessions() as session:
+        heads = [(await session.get_one(Person, id_)).audit_last_hash for id_ in (ann, cai)]
+    assert heads == [rows[-1].hash, (await _rows_of_chain(storage, cai))[-1].hash]
+
+
+async def test_a_row_deleted_from_a_persons_chain_is_named(storage: Storage) -> None:
+    ann, _ = await chains_of(storage)
+    rows = await _rows_of_chain(storage, ann)
+    async with storage.sessions() as session, session.begin():
+        await session.execute(delete(AuditEntry).where(AuditEntry.id == rows[1].id))
+    result = await verified(storage)
+    assert result.first_broken_id == rows[2].id
+    assert f"person {ann}'s chain" in (result.problem or "")
+
+
+async def test_a_row_moved_to_another_chain_is_named(storage: Storage) -> None:
+    ann, cai = await chains_of(storage)
+    rows = await _rows_of_chain(storage, ann)
+    async with storage.sessions() as session, session.begin():
+        await session.execute(
+            update(AuditEntry).where(AuditEntry.id == rows[0].id).values(chain_person_id=cai)
+        )
+    result = await verified(storage)
+    assert not result.ok and result.first_broken_id is not None
+
+
+@pytest.mark.parametrize("newest", [1, 3])
+async def test_removing_a_persons_newest_rows_is_noticed(storage: Storage, newest: int) -> None:
+    """Their record's head is further on: one row gone, or the whole chain."""
+    ann, _ = await chains_of(storage)
+    rows = await _rows_of_chain(storage, ann)
+    async with storage.sessions() as session, session.begin():
+        gone = [row.id for row in rows[-newest:]]
+        await session.execute(delete(AuditEntry).where(AuditEntry.id.in_(gone)))
+    result = await verified(storage)
+    assert not result.ok and f"person {ann}'s chain" in (result.problem or "")
+
+
+async def test_a_persons_conversation_appends_to_their_own_chain(storage: Storage) -> None:
+    ann = await ready_person(storage, user_id=10, name="Ann")
+    await ann.say("I want to swim again")
+    await ann.press("Yes")
+    async with storage.sessions() as session:
+        ann_id = await session.scalar(select(Person.id).where(Person.telegram_user_id == 10))
+        chains = set(
+            await session.scalars(
+                select(AuditEntry.chain_person_id).where(AuditEntry.subject_person_id == ann_id)
+            )
+        )
+    assert chains == {ann_id}
+    result = await verified(storage)
+    assert result.ok, result.problem
+
+
+async def test_migration_0006_keeps_the_old_chain_and_refuses_to_drop_peoples(
+    storage: Storage,
+) -> None:
+    """Log-wide rows go down to 0005 and back up as they were; people's chains start
+    after the upgrade; the downgrade refuses while they hold rows, and changes nothing."""
+    await chain_of(storage, rows=3)
+    async with storage.sessions() as session, session.begin():
+        session.add(Person(display_name="Ann", conversation={}))
+    assert await migrate.downgrade(storage.engine, "0005") == "0005"
+    assert await migrate.upgrade(storage.engine) == migrate.head_revision()
+    async with storage.sessions() as session, session.begin():
+        ann = await session.scalar(select(Person.id))
+        assert ann is not None
+        await audit.record_all(
+            session, [audit.AuditEvent("person", 7, ann, "choice")], person_chain=ann
+        )
+    result = await verified(storage)
+    assert result.ok and (result.checked, result.chains) == (4, 2)
+    with pytest.raises(RuntimeError, match="1 audit row on people's own chains"):
+        await migrate.downgrade(storage.engine, "0005")
+    assert await migrate.revision_of(storage.engine) == migrate.head_revision()
+    assert (await verified(storage)).ok
 
 
 async def test_mydata_has_everything_about_the_person_and_nothing_else(storage: Storage) -> None:
