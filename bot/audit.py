@@ -6,9 +6,11 @@ the first broken row. Rows never hold message text: a digest stands in for it.
 
 There are two kinds of chain, and each keeps its newest hash so that removing its newest
 rows is noticed too:
-- a person's own chain holds the rows their conversation appends (the person's, or a
-  carer's, turns): the head is `people.audit_last_hash`, and the person's row is locked
-  for the turn anyway, so people's turns never wait for each other's audit rows;
+- a person's own chain holds the rows of the turns working on their plan (their own turns,
+  and a carer's for them): the head is `people.audit_last_hash`, and the person's row is
+  locked for the turn anyway, so people's turns never wait for each other's audit rows. A
+  record that goes (merged into the person who redeemed its code) closes its chain with a
+  last row (CHAIN_CLOSED), which stands for the head;
 - the log-wide chain holds everything else (staff, the command line, the system, and every
   row written before revision 0006): the head is the single row of `audit_head`, locked
   while a row is appended.
@@ -54,6 +56,10 @@ from bot.storage.models import AuditEntry, AuditHead, Person, table_of, utcnow
 GENESIS = "0" * 64
 HEAD_ID = 1
 BATCH = 2000
+# The last row of a person's chain whose record goes (merged into the person who redeemed
+# its code): `verify` then expects no head for it, and a new chain under the same id
+# (SQLite gives a deleted row's id again) starts from GENESIS.
+CHAIN_CLOSED = "record_merged"
 
 
 def digest(text: str) -> str:
@@ -435,9 +441,17 @@ def _chain_name(person_id: int | None) -> str:
 
 async def verify(session: AsyncSession) -> Verification:
     """Walk every chain from its first row, all at once in the order rows were written;
-    stop at the first row that does not hold, then check each chain's newest row against
-    its head."""
-    newest: dict[int | None, tuple[int, str]] = {}  # chain -> its newest row's id and hash
+    stop at the first row that does not hold, then check each chain's end against its head.
+
+    On PostgreSQL the walk reads one snapshot (REPEATABLE READ): people's turns commit in
+    any order, so rows read batch by batch as they commit could skip one.
+    """
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        await session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+    # chain -> its newest row's id and hash; None for a closed chain (CHAIN_CLOSED)
+    newest: dict[int | None, tuple[int, str | None]] = {}
     checked, after = 0, 0
     while True:
         rows = list(
@@ -449,8 +463,8 @@ async def verify(session: AsyncSession) -> Verification:
             break
         for row in rows:
             chain = row.chain_person_id
-            expected_prev = newest[chain][1] if chain in newest else GENESIS
-            if row.prev_hash != expected_prev:
+            expected_prev = newest[chain][1] if chain in newest else None
+            if row.prev_hash != (expected_prev or GENESIS):
                 return Verification(
                     checked,
                     row.id,
@@ -471,7 +485,8 @@ async def verify(session: AsyncSession) -> Verification:
                 return Verification(
                     checked, row.id, f"row {row.id} was changed after it was written", len(newest)
                 )
-            newest[chain] = (row.id, row.hash)
+            closes = chain is not None and row.action == CHAIN_CLOSED
+            newest[chain] = (row.id, None if closes else row.hash)
             checked += 1
         after = rows[-1].id
     problem = await _heads_problem(session, newest)
@@ -479,13 +494,10 @@ async def verify(session: AsyncSession) -> Verification:
 
 
 async def _heads_problem(
-    session: AsyncSession, newest: Mapping[int | None, tuple[int, str]]
+    session: AsyncSession, newest: Mapping[int | None, tuple[int, str | None]]
 ) -> str | None:
-    """What the heads say is missing: the newest rows of a chain whose head is further on.
-
-    A person's chain whose person is gone (a provisioned record merged into the person who
-    redeemed its code) has no head left to check against.
-    """
+    """What the heads say is missing: the newest rows of a chain whose head is further on,
+    or of a person's chain whose record is gone and which was not closed."""
     last_id, last_hash = newest.get(None, (0, GENESIS))
     head = await session.get(AuditHead, HEAD_ID)  # None: its row was deleted (nothing to check)
     if head is not None and (head.last_hash != last_hash or head.last_id != last_id):
@@ -493,12 +505,18 @@ async def _heads_problem(
             f"the newest rows after row {last_id} are missing "
             f"(the log's head points at row {head.last_id})"
         )
-    heads = await session.execute(select(Person.id, Person.audit_last_hash))
-    for person_id, person_head in heads:
+    people = dict((await session.execute(select(Person.id, Person.audit_last_hash))).all())
+    for person_id, person_head in people.items():
         last_id, newest_hash = newest.get(person_id, (0, None))
         if person_head != newest_hash:
             return (
                 f"person {person_id}'s chain does not end where their record says: its newest "
                 f"rows after row {last_id} are missing, or the record's head was changed"
+            )
+    for chain, (last_id, newest_hash) in newest.items():
+        if chain is not None and chain not in people and newest_hash is not None:
+            return (
+                f"person {chain}'s record is gone but their chain was not closed: its newest "
+                f"rows after row {last_id} may be missing"
             )
     return None

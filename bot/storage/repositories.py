@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import audit
 from bot.storage import direct
 from bot.storage.engine import JsonText, json_param
 from bot.storage.models import (
@@ -387,7 +388,7 @@ async def merge_provisioned(session: AsyncSession, *, provisioned_id: int, perso
     """The person chatting redeemed the code staff made for `provisioned_id`: become one.
 
     The chatting person keeps their id and conversation; staff's name, budgets and carer
-    links move to them, and the provisioned row goes.
+    links move to them, and the provisioned row goes, its audit chain closed.
     """
     if provisioned_id == person_id:
         return
@@ -402,6 +403,16 @@ async def merge_provisioned(session: AsyncSession, *, provisioned_id: int, perso
         await session.execute(
             sa_update(model).where(column == provisioned_id).values(person_id=person_id)
         )
+    # The provisioned record's own audit chain (its carers' turns) is closed before its head
+    # goes with the row: `audit.verify` expects no head for a closed chain.
+    closing = audit.AuditEvent(
+        "person",
+        target.telegram_user_id or person_id,
+        provisioned_id,
+        audit.CHAIN_CLOSED,
+        {"into": person_id},
+    )
+    await audit.record_all(session, [closing], person_chain=provisioned_id)
     await session.delete(source)
     await session.flush()
 
@@ -573,7 +584,7 @@ async def export_person(session: AsyncSession, *, person_id: int) -> dict[str, A
         for view in await cared_for(session, carer_id=person_id)
     ]
     return {
-        "person": _row(person, leave_out=("conversation", "acting_for_id")),
+        "person": _row(person, leave_out=("conversation", "acting_for_id", "audit_last_hash")),
         "conversation_state": dict(person.conversation),
         "budgets": await rows(Budget, Budget.person_id),
         "plans": await rows(Plan, Plan.person_id),

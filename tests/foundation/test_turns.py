@@ -238,14 +238,15 @@ async def test_a_persons_turn_does_not_wait_for_another_persons(storage: Storage
     not yet committed, another person's audited turn goes through (before revision 0006 it
     waited for the log's one head row), and the same person's waits for it."""
     async with storage.sessions() as session, session.begin():
-        for user in (1, 2):
-            await _person(session, user)
+        ann = await _person(session, 1)
+        await _person(session, 2)
     async with storage.sessions() as first, first.begin():
         await _one_turn(first, 1, EVENTS, 1)
         async with storage.sessions() as other, other.begin():
             await other.execute(text("SET LOCAL lock_timeout = '3s'"))
             await _one_turn(other, 2, EVENTS, 2)  # raises if it waits for the first
-        same = asyncio.create_task(turn_of(storage, 1))
+        # A carer's turn for the person: nothing locks the row before the turn's statement.
+        same = asyncio.create_task(turn_of(storage, 1, person_id=ann))
         await asyncio.sleep(0.5)
         assert not same.done()  # the person's own next turn waits
     await asyncio.wait_for(same, 10)
@@ -254,9 +255,9 @@ async def test_a_persons_turn_does_not_wait_for_another_persons(storage: Storage
     assert verification.ok and verification.checked == 1 + 2 + 1
 
 
-async def turn_of(storage: Storage, user: int) -> None:
+async def turn_of(storage: Storage, user: int, *, person_id: int) -> None:
     async with storage.sessions() as session, session.begin():
-        await _one_turn(session, user, EVENTS, 1)
+        await _one_turn(session, user, EVENTS, 1, person_id=person_id)
 
 
 # What PostgreSQL's text takes: no NUL, no half of a surrogate pair.
