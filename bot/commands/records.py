@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
     )
     audit_actions = audit_parser.add_subparsers(title="actions", metavar="ACTION")
     verify = audit_actions.add_parser(
-        "verify", help="check the hash chain; name the first broken row (exit 1 if broken)"
+        "verify", help="check the hash chains; name the first broken row (exit 1 if broken)"
     )
     verify.set_defaults(handler=run_verify)
     audit_parser.set_defaults(handler=lambda _args: audit_parser.print_help() or 2)
@@ -47,7 +47,8 @@ def run_verify(_args: argparse.Namespace) -> int:
     configure_logging(settings, quiet=True)
     result = asyncio.run(_verify(settings))
     if result.ok:
-        print(f"Audit log intact: {result.checked} rows checked.")
+        chains = "1 chain" if result.chains == 1 else f"{result.chains} chains"
+        print(f"Audit log intact: {result.checked} rows checked, on {chains}.")
         return 0
     print(f"Audit log BROKEN after {result.checked} good rows: {result.problem}.")
     return EXIT_BROKEN

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,19 @@ def test_usage_mistakes_are_one_line_and_exit_2(
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "error:" in err
+
+
+def test_audit_verify_counts_rows_and_chains_and_names_a_changed_row(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["people", "add", "--name", "Ann", "--budget", "5200"]) == 0
+    assert main(["audit", "verify"]) == 0
+    intact = capsys.readouterr().out.strip().splitlines()[-1]
+    assert intact.startswith("Audit log intact:") and intact.endswith("on 1 chain.")
+    database = sqlite3.connect(clean_env / "var" / "codesign.db")
+    with database:
+        database.execute("UPDATE audit_log SET actor_id = 'someone else'")
+    database.close()
+    assert main(["audit", "verify"]) == 1
+    broken = capsys.readouterr().out.strip().splitlines()[-1]
+    assert broken.startswith("Audit log BROKEN after 0 good rows: row 1 was changed")
