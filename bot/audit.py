@@ -198,15 +198,10 @@ async def _append(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     # INSERT for every row: the ORM's unit of work and a round trip per row cost more than
     # the rest of an update together.
     locked = await direct.execute(session, _LOCK_HEAD, {"p_head": HEAD_ID})
-    prev_hash = str(locked[0][0]) if locked else GENESIS
-    rows = []
-    for row in entries:
-        row_hash = entry_hash(prev_hash=prev_hash, **row)
-        rows.append({**row, "prev_hash": prev_hash, "hash": row_hash})
-        prev_hash = row_hash
+    rows, last_hash = _chained(entries, str(locked[0][0]) if locked else GENESIS)
     appended = await direct.execute(session, _APPEND, rows)
     last_id = appended[-1][0]
-    head = {"p_head": HEAD_ID, "p_last_id": last_id, "p_last_hash": prev_hash}
+    head = {"p_head": HEAD_ID, "p_last_id": last_id, "p_last_hash": last_hash}
     await direct.execute(session, _MOVE_HEAD if locked else _NEW_HEAD, head)
 
 
@@ -217,16 +212,24 @@ async def _append_to_person(
     locked = await direct.execute(session, _LOCK_PERSON_HEAD, {"p_person": person_id})
     if not locked:
         raise LookupError(f"no person {person_id} to append audit rows for")
-    prev_hash = locked[0][0] or GENESIS
+    rows, last_hash = _chained(entries, locked[0][0] or GENESIS, chain_person_id=person_id)
+    await direct.execute(session, _APPEND, rows)
+    await direct.execute(
+        session, _MOVE_PERSON_HEAD, {"p_person": person_id, "p_last_hash": last_hash}
+    )
+
+
+def _chained(
+    entries: list[dict[str, Any]], prev_hash: str, **extra: Any
+) -> tuple[list[dict[str, Any]], str]:
+    """`entries` hashed in turn after `prev_hash`, as rows to insert (with `extra`), and
+    the last one's hash."""
     rows = []
     for row in entries:
         row_hash = entry_hash(prev_hash=prev_hash, **row)
-        rows.append({**row, "prev_hash": prev_hash, "hash": row_hash, "chain_person_id": person_id})
+        rows.append({**row, **extra, "prev_hash": prev_hash, "hash": row_hash})
         prev_hash = row_hash
-    await direct.execute(session, _APPEND, rows)
-    await direct.execute(
-        session, _MOVE_PERSON_HEAD, {"p_person": person_id, "p_last_hash": prev_hash}
-    )
+    return rows, prev_hash
 
 
 _entries, _head, _people = table_of(AuditEntry), table_of(AuditHead), table_of(Person)
@@ -338,13 +341,14 @@ def _appending(rows: Callable[[Any], Any]) -> Any:
     )
 
 
-def person_appending(person_id: Any, *, one: bool) -> tuple[Any, Any]:
+def person_appending(person_id: Any, *, one: bool) -> Any:
     """PostgreSQL, a person's turn: the rows appended to `person_id`'s own chain.
 
     The person's row is the head, read FOR UPDATE (the claim has locked it already when
-    the person is the sender). Returns the `appended` CTE and its newest hash, which the
-    turn's UPDATE of the person's row keeps as `audit_last_hash`: the head moves in the
-    statement that saves the person's state, and no row is locked but the person's.
+    the person is the sender). Returns the newest appended row's hash (a scalar subquery
+    over the `appended` CTE), which the turn's UPDATE of the person's row keeps as
+    `audit_last_hash`: the head moves in the statement that saves the person's state, and
+    no row is locked but the person's.
     Parameters as `append_params` gives them, with `one` for a single event.
     """
     head = (
@@ -357,10 +361,7 @@ def person_appending(person_id: Any, *, one: bool) -> tuple[Any, Any]:
         .cte("person_head")
     )
     appended = _appended(head, _one_row if one else _many_rows)
-    newest = (
-        select(appended.c.hash).order_by(appended.c.id.desc()).limit(_sql("1")).scalar_subquery()
-    )
-    return appended, newest
+    return select(appended.c.hash).order_by(appended.c.id.desc()).limit(_sql("1")).scalar_subquery()
 
 
 def _created_at() -> Any:

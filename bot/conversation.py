@@ -194,9 +194,7 @@ async def respond(
     ]
 
     def audited(action: str, **detail: object) -> None:
-        audit_events.append(
-            audit.AuditEvent(who.actor_kind, who.actor_telegram_id, who.subject_id, action, detail)
-        )
+        audit_events.append(who.audit_event(action, detail))
 
     for effect in outcome.effects:
         match effect:

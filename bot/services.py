@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -43,6 +44,12 @@ class Who:
     actor_kind: str  # "person" or "carer"
     subject_id: int
 
+    def audit_event(self, action: str, detail: Mapping[str, object]) -> audit.AuditEvent:
+        """`action` done by the actor to the subject's record, for the turn's audit rows."""
+        return audit.AuditEvent(
+            self.actor_kind, self.actor_telegram_id, self.subject_id, action, detail
+        )
+
 
 class ConversationServices:
     """The `dialogs.ports.Services` of one update: council data plus this update's session.
@@ -79,10 +86,7 @@ class ConversationServices:
         return self._data.estimate_scheme
 
     def _audit(self, action: str, **detail: object) -> None:
-        who = self._who
-        self._audit_events.append(
-            audit.AuditEvent(who.actor_kind, who.actor_telegram_id, who.subject_id, action, detail)
-        )
+        self._audit_events.append(self._who.audit_event(action, detail))
 
     async def codes_blocked(self) -> bool:
         blocked = await repositories.codes_blocked(

@@ -107,7 +107,7 @@ def _turn_parts(*, audited_one: bool | None = None) -> tuple[Any, Any]:
     person_id = bindparam("p_person_id", type_=Integer)
     state = {"step": bindparam("p_step"), "conversation": bindparam("p_data"), "updated_at": now}
     if audited_one is not None:
-        _, state["audit_last_hash"] = audit.person_appending(person_id, one=audited_one)
+        state["audit_last_hash"] = audit.person_appending(person_id, one=audited_one)
     saved = (
         sa_update(people)
         .where(people.c.id == person_id)
