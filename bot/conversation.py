@@ -135,7 +135,11 @@ async def _party(session: AsyncSession, sender: Sender) -> Party:
     if acting_for is not None:
         link = await repositories.active_link(session, person_id=acting_for, carer_id=me.id)
         if link is not None:
-            subject = await repositories.person_state(session, person_id=acting_for)
+            # Locked as the claim locks the sender's own row: the turn stores a state made
+            # from this one, and the person (or another carer) may be mid-turn on it.
+            subject = await repositories.person_state(
+                session, person_id=acting_for, for_update=True
+            )
             return Party(
                 Who(me.id, sender.telegram_user_id, "carer", subject.id),
                 Actor("carer", me.display_name, Scope(link.scope)),

@@ -536,8 +536,14 @@ async def acting_for(session: AsyncSession, *, person_id: int) -> int | None:
     return person.acting_for_id
 
 
-async def person_state(session: AsyncSession, *, person_id: int) -> PersonState:
-    return _state(await session.get_one(Person, person_id, populate_existing=True))
+async def person_state(
+    session: AsyncSession, *, person_id: int, for_update: bool = False
+) -> PersonState:
+    """The person's stored state; `for_update` locks their row (PostgreSQL) until the
+    transaction ends, for a turn that will store a state made from this one."""
+    return _state(
+        await session.get_one(Person, person_id, populate_existing=True, with_for_update=for_update)
+    )
 
 
 # ---- data rights ------------------------------------------------------------------------------

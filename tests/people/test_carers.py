@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.conversation import Answer, Sender, respond
 from bot.runtime import Storage
+from bot.storage import repositories
 from bot.storage.models import AuditEntry, CarerLink, ConversationEvent
 from bot.telegram.dispatcher import build_dispatcher
+from dialogs.events import Command, Text
 from tests.chat_driver import Person
 from tests.people.conftest import carer_accepts, invite, ready_person
 
@@ -150,8 +155,6 @@ async def test_invite_codes_work_once_and_only_for_others(storage: Storage) -> N
 
 
 async def _person_id(storage: Storage, telegram_user_id: int) -> int:
-    from bot.storage import repositories
-
     async with storage.sessions() as session:
         found = await repositories.person_by_telegram_id(session, telegram_user_id=telegram_user_id)
     assert found is not None
@@ -169,3 +172,32 @@ async def test_a_chat_invite_works_for_link_code_days(storage: Storage) -> None:
     assert expires is not None
     left = expires.replace(tzinfo=UTC) - datetime.now(UTC)
     assert timedelta(days=2, hours=23) < left <= timedelta(days=3)
+
+
+async def test_a_carers_turn_made_while_the_persons_is_open_keeps_what_the_person_did(
+    storage: Storage,
+) -> None:
+    """Ann's turn and her viewer's /plan at once: Bob's turn stores a state made from
+    Ann's, not from the state before it (on PostgreSQL it waits for her row)."""
+    ann, _ = await pair(storage, "view")
+    ann_id = await _person_id(storage, 10)
+    bob = Sender(20, "Bob", "en")
+
+    async def bobs_plan() -> Answer:
+        async with storage.sessions() as session, session.begin():
+            return await respond(session, sender=bob, event=Command("plan", ""))
+
+    async with storage.sessions() as first:
+        await respond(first, sender=Sender(10, "Ann", "en"), event=Text("I want to see my sister"))
+        ann_now = await repositories.person_state(first, person_id=ann_id)
+        carers = asyncio.create_task(bobs_plan())
+        await asyncio.sleep(0.3)  # Bob's turn is under way (on PostgreSQL: waiting for Ann's row)
+        assert not carers.done()
+        await first.commit()
+    answer = await carers
+    assert "For Ann's plan" in answer.messages[0].text
+    async with storage.sessions() as session:
+        stored = await repositories.person_state(session, person_id=ann_id)
+    assert (stored.step, stored.data) == (ann_now.step, ann_now.data)
+    assert "I want to see my sister" in json.dumps(stored.data)
+    del ann
