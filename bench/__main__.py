@@ -14,7 +14,16 @@ from collections.abc import Awaitable, Callable
 
 from bench.common import Row, interpreter, progress
 
-SECTIONS = ("conversation", "instructions", "formula", "suggest", "search", "scaleout", "memory")
+SECTIONS = (
+    "conversation",
+    "instructions",
+    "formula",
+    "suggest",
+    "search",
+    "scaleout",
+    "memory",
+    "audit",
+)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,7 +42,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--stored-people",
         type=int,
         default=None,
-        help="people stored for the large memory case (100,000)",
+        help="people stored for the large memory case and the audit log (100,000)",
     )
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated: {','.join(SECTIONS)}"
@@ -69,6 +78,7 @@ def sections(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[list[
         "search": section("search", "run", messages=args.messages),
         "scaleout": section("scaleout", "run", people=max(10, args.people // 5)),
         "memory": section("memory", "run", large=args.stored_people),
+        "audit": section("audit", "run", people=args.stored_people),
     }
 
 
