@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -59,7 +61,25 @@ async def _verify(settings: Settings) -> audit.Verification:
         storage_for(settings, apply_migrations=False) as storage,
         storage.sessions() as session,
     ):
-        return await audit.verify(session)
+        return await audit.verify(session, progress=_Progress())
+
+
+class _Progress:
+    """How far the walk is, on standard error every few seconds (a council's log of a
+    million rows takes about 20 seconds); nothing for a walk quicker than that."""
+
+    EVERY_SECONDS = 3.0
+
+    def __init__(self) -> None:
+        self._next = time.monotonic() + self.EVERY_SECONDS
+
+    def __call__(self, checked: int, total: int) -> None:
+        now = time.monotonic()
+        if now < self._next or not total:
+            return
+        self._next = now + self.EVERY_SECONDS
+        share = min(100, checked * 100 // total)
+        print(f"Checked {checked:,} of {total:,} rows ({share}%) ...", file=sys.stderr, flush=True)
 
 
 def run_retention(args: argparse.Namespace) -> int:

@@ -167,3 +167,19 @@ def test_audit_verify_counts_rows_and_chains_and_names_a_changed_row(
     assert main(["audit", "verify"]) == 1
     broken = capsys.readouterr().out.strip().splitlines()[-1]
     assert broken.startswith("Audit log BROKEN after 0 good rows: row 1 was changed")
+
+
+def test_audit_verify_shows_how_far_it_is_on_standard_error(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.commands import records
+
+    assert main(["people", "add", "--name", "Ann", "--budget", "5200"]) == 0
+    assert main(["people", "add", "--name", "Cai", "--budget", "5200"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(records._Progress, "EVERY_SECONDS", 0.0)  # every batch, not every 3 s
+    assert main(["audit", "verify"]) == 0
+    captured = capsys.readouterr()
+    rows = int(captured.out.split(" rows checked")[0].rsplit(" ", 1)[1])
+    assert rows >= 2
+    assert captured.err.strip().splitlines() == [f"Checked {rows:,} of {rows:,} rows (100%) ..."]

@@ -195,6 +195,34 @@ async def test_peoples_chains_and_the_log_wide_chain_verify_together(storage: St
     assert heads == [rows[-1].hash, (await _rows_of_chain(storage, cai))[-1].hash]
 
 
+async def test_a_walk_of_several_batches_checks_every_row_and_says_how_far_it_is(
+    storage: Storage,
+) -> None:
+    ann, cai = await chains_of(storage)
+    rows = 2 * audit.BATCH + 10  # beyond two batches, on both people's chains
+    for person_id in (ann, cai):
+        events = [
+            audit.AuditEvent("person", 100 + person_id, person_id, "choice", {"n": n})
+            for n in range(rows // 2)
+        ]
+        async with storage.sessions() as session, session.begin():
+            await audit.record_all(session, events, person_chain=person_id)
+    total = rows + 2 * 3 + 2
+    seen: list[tuple[int, int]] = []
+    async with storage.sessions() as session:
+        result = await audit.verify(session, progress=lambda *at: seen.append(at))
+    assert result.ok and (result.checked, result.chains) == (total, 3), result.problem
+    assert seen == [(audit.BATCH, total), (2 * audit.BATCH, total), (total, total)]
+    # A row changed in the last batch is found there, after every row before it.
+    async with storage.sessions() as session, session.begin():
+        last = await session.scalar(select(func.max(AuditEntry.id)))
+        await session.execute(
+            update(AuditEntry).where(AuditEntry.id == last).values(action="something else")
+        )
+    result = await verified(storage)
+    assert (result.first_broken_id, result.checked) == (last, total - 1)
+
+
 async def test_a_row_deleted_from_a_persons_chain_is_named(storage: Storage) -> None:
     ann, _ = await chains_of(storage)
     rows = await _rows_of_chain(storage, ann)
