@@ -66,6 +66,25 @@ def lock_key(update: Update) -> int:
     return user.id if user is not None else update.update_id
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was ended for
+# a conflict with another, and the same work tried again will most likely go through.
+CONFLICTS = frozenset({"40P01", "40001"})
+CONFLICT_TRIES = 3
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether `error` is, or wraps, PostgreSQL's report of such a conflict: asyncpg's
+    error (statements run straight on the driver) or SQLAlchemy's wrapping of it."""
+    seen: BaseException | None = error
+    for _ in range(5):  # the wrapped error, its cause: never a long chain
+        if seen is None:
+            return False
+        if (getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)) in CONFLICTS:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
 def failure_description(error: BaseException) -> str:
     """The error's type and where it was raised: never its message, which may quote a person."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -120,11 +139,11 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         async with self._locks.hold(key):
             if not self._journal:
                 # The local chat and the tests: a failure, even after the commit, is raised.
-                result = await self._run(handler, event, data, key=key)
+                result = await self._run_settled(handler, event, data, outbox, key=key)
                 await outbox.deliver()
                 return result
             try:
-                result = await self._run(handler, event, data, key=key)
+                result = await self._run_settled(handler, event, data, outbox, key=key)
             except Exception as error:
                 outbox.discard()  # its drawings stop now, not after the apology
                 await self._keep_failed(event, data["bot"], error)
@@ -141,6 +160,33 @@ class DatabaseSessionMiddleware(BaseMiddleware):
                 raise
         _log_outcome(event, "duplicate" if result is _DUPLICATE else "handled", started)
         return None if result is _DUPLICATE else result
+
+    async def _run_settled(
+        self,
+        handler: Handler,
+        event: Update,
+        data: dict[str, Any],
+        outbox: Outbox,
+        *,
+        key: int,
+    ) -> Any:
+        """`_run`, and again if PostgreSQL ended its transaction for a conflict with another
+        update's: two people who each care for the other, writing at the same moment, each
+        hold their own row and wait for the other's, and PostgreSQL breaks that deadlock by
+        failing one of them. Nothing of the failed try was stored or sent."""
+        tries = 1
+        while True:
+            try:
+                return await self._run(handler, event, data, key=key)
+            except Exception as error:
+                if tries == CONFLICT_TRIES or not is_conflict(error):
+                    raise
+                logger.warning(
+                    "update conflicted with another: trying again",
+                    extra={"update_id": event.update_id, "error": failure_description(error)},
+                )
+            outbox.discard()
+            tries += 1
 
     async def _run(
         self, handler: Handler, event: TelegramObject, data: dict[str, Any], *, key: int

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from aiogram import Bot
+from aiogram.methods import SendMessage
+from aiogram.types import Update
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import Answer, Sender, respond
 from bot.runtime import Storage
-from bot.storage import repositories
+from bot.storage import journal, repositories
 from bot.storage.models import AuditEntry, CarerLink, ConversationEvent
-from bot.telegram.dispatcher import build_dispatcher
+from bot.telegram.dispatcher import BOT_DEFAULTS, build_dispatcher
+from bot.telegram.recording import LOCAL_BOT_TOKEN, RecordingSession
+from bot.texts import render
 from dialogs.events import Command, Text
 from tests.chat_driver import Person
+from tests.fake_bot_api import message_update
 from tests.people.conftest import carer_accepts, invite, ready_person
 
+DAY = timedelta(days=1)
 SCOPE_LABELS = {
     "view": "see the plan and budget",
     "help": "suggest goals and ideas",
@@ -201,3 +212,52 @@ async def test_a_carers_turn_made_while_the_persons_is_open_keeps_what_the_perso
     assert (stored.step, stored.data) == (ann_now.step, ann_now.data)
     assert "I want to see my sister" in json.dumps(stored.data)
     del ann
+
+
+async def test_two_people_caring_for_each_other_who_write_at_once_are_both_answered(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each turn holds its sender's row and wants the other's: PostgreSQL fails one of them
+    (a deadlock), and it is tried again. Neither is asked to send their message again."""
+    await ready_person(storage, user_id=10, name="Ann")
+    await ready_person(storage, user_id=20, name="Bob")
+    ann_id, bob_id = await _person_id(storage, 10), await _person_id(storage, 20)
+    async with storage.sessions() as session, session.begin():
+        for person_id, carer_id in ((ann_id, bob_id), (bob_id, ann_id)):
+            code = await repositories.create_carer_invite(
+                session, person_id=person_id, scope="full", created_by="test", valid_for=DAY
+            )
+            assert await repositories.accept_carer_invite(session, code=code, carer_id=carer_id)
+    # Each turn goes on to the other's row once both hold their own (or after a second:
+    # SQLite has one connection, and runs the turns one after the other).
+    real_active_link, arrived, both = repositories.active_link, [], asyncio.Event()
+
+    async def once_both_are_in(session: AsyncSession, **kwargs: Any) -> Any:
+        found = await real_active_link(session, **kwargs)
+        arrived.append(kwargs["carer_id"])
+        if len(arrived) == 2:
+            both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both.wait(), 1.0)
+        return found
+
+    monkeypatch.setattr(repositories, "active_link", once_both_are_in)
+    recorded = RecordingSession()
+    bot = Bot(LOCAL_BOT_TOKEN, session=recorded, default=BOT_DEFAULTS)
+    dispatcher = build_dispatcher(sessions=storage.sessions, journal_updates=True)
+    updates = [
+        Update.model_validate(message_update(700 + user_id, "/plan", user_id=user_id))
+        for user_id in (10, 20)
+    ]
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.updates"):
+        await asyncio.gather(*(dispatcher.feed_update(bot, update) for update in updates))
+    sent = recorded.sent(SendMessage)
+    assert render("runtime.failed", "en") not in [message.text for message in sent]
+    banners = {(message.chat_id, message.text.split("</i>")[0]) for message in sent}
+    assert banners == {(10, "<i>For Bob's plan"), (20, "<i>For Ann's plan")}
+    async with storage.sessions() as session:
+        for update in updates:
+            entry = await journal.entry(session, update_id=update.update_id)
+            assert entry is not None and entry.status == journal.DONE
+    retried = "conflicted with another: trying again" in caplog.text
+    assert retried == (storage.engine.dialect.name == "postgresql")  # the deadlock happened
