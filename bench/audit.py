@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import sys
 import time
@@ -22,7 +21,15 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, text, update
 
-from bench.common import BACKENDS, Row, Scratch, progress, rss_mb, scratch_database
+from bench.common import (
+    BACKENDS,
+    Row,
+    Scratch,
+    in_fresh_process,
+    progress,
+    rss_mb,
+    scratch_database,
+)
 from bench.memory import peak_rss_mb, store_people
 from bot import audit
 from bot.storage.models import AuditEntry, AuditHead, Person, table_of
@@ -147,19 +154,9 @@ async def probe(url: str, schema: str | None) -> dict[str, Any]:
 
 
 async def _verify_in_child(scratch: Scratch) -> dict[str, Any]:
-    args = [scratch.url] + ([scratch.schema] if scratch.schema else [])
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.audit",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    return await in_fresh_process(
+        "audit", scratch.url, *([scratch.schema] if scratch.schema else [])
     )
-    out, _ = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"audit probe failed with exit code {process.returncode}")
-    return dict(json.loads(out.decode().strip().splitlines()[-1]))
 
 
 async def run(*, people: int, quick: bool) -> list[Row]:

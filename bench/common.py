@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import sys
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -79,6 +81,23 @@ def rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+async def in_fresh_process(module: str, *args: str) -> dict[str, Any]:
+    """Run `python -m bench.<module> args...` (a probe that prints one JSON object last on
+    standard output) and return that object: a process that holds only what it measures."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        f"bench.{module}",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{module} probe failed with exit code {process.returncode}")
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
 
 
 class PeakRss:

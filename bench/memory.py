@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import sys
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
-from bench.common import Row, progress, rss_mb, scratch_database, verdict
+from bench.common import Row, in_fresh_process, progress, rss_mb, scratch_database, verdict
 from bench.script import people_updates, pilot_script
 from bot.storage.models import Person
 
@@ -97,18 +96,7 @@ async def _case(count: int) -> dict[str, float]:
     async with scratch_database("sqlite") as scratch:
         progress(f"memory: storing {count:,} people")
         await store_people(scratch.storage, count)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.memory",
-            scratch.url,
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": os.getcwd()},
-        )
-        out, _ = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"memory probe failed with exit code {process.returncode}")
-        return dict(json.loads(out.decode().strip().splitlines()[-1]))
+        return await in_fresh_process("memory", scratch.url)
 
 
 async def run(*, large: int, quick: bool) -> list[Row]:
