@@ -135,11 +135,13 @@ async def probe(url: str, schema: str | None) -> dict[str, Any]:
     if schema is not None:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     engine = create_engine(url, **kwargs)
+    async with engine.connect() as connection:  # connected, as the command is before it walks
+        await connection.execute(text("SELECT 1"))
     async with session_factory(engine)() as session:
-        await session.execute(text("SELECT 1"))  # connected, as the command is before it walks
         before = rss_mb()
         started = time.perf_counter()
-        result = await audit.verify(session)
+        # With progress, as the command runs it: the rows are counted first.
+        result = await audit.verify(session, progress=lambda _checked, _total: None)
         took = time.perf_counter() - started
     await engine.dispose()
     return {

@@ -133,13 +133,12 @@ async def _party(session: AsyncSession, sender: Sender) -> Party:
     acting_for = me.acting_for_id
     note = None
     if acting_for is not None:
+        # The person's row is locked, as the claim locks the sender's own, before their
+        # carers are read: the turn stores a state made from this one, and the person (or
+        # another carer) may be mid-turn on it, revoking this carer's access perhaps.
+        subject = await repositories.person_state(session, person_id=acting_for, for_update=True)
         link = await repositories.active_link(session, person_id=acting_for, carer_id=me.id)
         if link is not None:
-            # Locked as the claim locks the sender's own row: the turn stores a state made
-            # from this one, and the person (or another carer) may be mid-turn on it.
-            subject = await repositories.person_state(
-                session, person_id=acting_for, for_update=True
-            )
             return Party(
                 Who(me.id, sender.telegram_user_id, "carer", subject.id),
                 Actor("carer", me.display_name, Scope(link.scope)),
@@ -151,8 +150,7 @@ async def _party(session: AsyncSession, sender: Sender) -> Party:
             )
         # Revoked since the last message: the carer is back in their own conversation.
         await repositories.set_acting_for(session, person_id=me.id, acting_for_id=None)
-        former = await repositories.person_state(session, person_id=acting_for)
-        note = render("carer.access_ended", own_language, {"name": former.display_name})
+        note = render("carer.access_ended", own_language, {"name": subject.display_name})
     return Party(
         Who(me.id, sender.telegram_user_id, "person", me.id),
         PERSON,

@@ -228,20 +228,20 @@ async def test_two_people_caring_for_each_other_who_write_at_once_are_both_answe
                 session, person_id=person_id, scope="full", created_by="test", valid_for=DAY
             )
             assert await repositories.accept_carer_invite(session, code=code, carer_id=carer_id)
-    # Each turn goes on to the other's row once both hold their own (or after a second:
-    # SQLite has one connection, and runs the turns one after the other).
-    real_active_link, arrived, both = repositories.active_link, [], asyncio.Event()
+    # Each turn goes on to lock the other's row once both hold their own (or after a
+    # second: SQLite has one connection, and runs the turns one after the other).
+    real_person_state, arrived, both = repositories.person_state, [], asyncio.Event()
 
     async def once_both_are_in(session: AsyncSession, **kwargs: Any) -> Any:
-        found = await real_active_link(session, **kwargs)
-        arrived.append(kwargs["carer_id"])
-        if len(arrived) == 2:
-            both.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(both.wait(), 1.0)
-        return found
+        if kwargs.get("for_update"):
+            arrived.append(kwargs["person_id"])
+            if len(arrived) == 2:
+                both.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(both.wait(), 1.0)
+        return await real_person_state(session, **kwargs)
 
-    monkeypatch.setattr(repositories, "active_link", once_both_are_in)
+    monkeypatch.setattr(repositories, "person_state", once_both_are_in)
     recorded = RecordingSession()
     bot = Bot(LOCAL_BOT_TOKEN, session=recorded, default=BOT_DEFAULTS)
     dispatcher = build_dispatcher(sessions=storage.sessions, journal_updates=True)
@@ -261,3 +261,30 @@ async def test_two_people_caring_for_each_other_who_write_at_once_are_both_answe
             assert entry is not None and entry.status == journal.DONE
     retried = "conflicted with another: trying again" in caplog.text
     assert retried == (storage.engine.dialect.name == "postgresql")  # the deadlock happened
+
+
+async def test_access_ended_during_the_persons_turn_holds_for_a_carers_message_sent_then(
+    storage: Storage,
+) -> None:
+    """Ann ends Bob's access in a turn still open when Bob writes: his message waits for
+    her turn, then finds his access gone (not one last write to her plan)."""
+    await pair(storage, "full")
+    ann_id = await _person_id(storage, 10)
+    bob = Sender(20, "Bob", "en")
+
+    async def bobs_plan() -> Answer:
+        async with storage.sessions() as session, session.begin():
+            return await respond(session, sender=bob, event=Command("plan", ""))
+
+    async with storage.sessions() as first:
+        await respond(first, sender=Sender(10, "Ann", "en"), event=Command("carers", ""))
+        [link] = await repositories.carer_links(first, person_id=ann_id)
+        assert await repositories.revoke_carer(first, person_id=ann_id, link_id=link.id) == "Bob"
+        carers = asyncio.create_task(bobs_plan())
+        await asyncio.sleep(0.3)  # Bob's turn is under way (on PostgreSQL: waiting for Ann's row)
+        assert not carers.done()
+        await first.commit()
+    answer = await carers
+    texts = [message.text for message in answer.messages]
+    assert "For Ann's plan" not in " ".join(texts)
+    assert any("Your access to Ann's plan has ended" in text for text in texts), texts
