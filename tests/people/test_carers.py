@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -185,33 +186,47 @@ async def test_a_chat_invite_works_for_link_code_days(storage: Storage) -> None:
     assert timedelta(days=2, hours=23) < left <= timedelta(days=3)
 
 
+ANN, BOB = Sender(10, "Ann", "en"), Sender(20, "Bob", "en")
+
+
+async def bobs_plan_during(
+    storage: Storage, anns_turn: Callable[[AsyncSession], Awaitable[None]]
+) -> Answer:
+    """Bob's /plan, sent while Ann's turn (`anns_turn`, its transaction still open) is under
+    way: his answer, once hers has committed."""
+
+    async def bobs_plan() -> Answer:
+        async with storage.sessions() as session, session.begin():
+            return await respond(session, sender=BOB, event=Command("plan", ""))
+
+    async with storage.sessions() as first:
+        await anns_turn(first)
+        carers = asyncio.create_task(bobs_plan())
+        await asyncio.sleep(0.3)  # Bob's turn is under way (on PostgreSQL: waiting for Ann's row)
+        assert not carers.done()
+        await first.commit()
+    return await carers
+
+
 async def test_a_carers_turn_made_while_the_persons_is_open_keeps_what_the_person_did(
     storage: Storage,
 ) -> None:
     """Ann's turn and her viewer's /plan at once: Bob's turn stores a state made from
     Ann's, not from the state before it (on PostgreSQL it waits for her row)."""
-    ann, _ = await pair(storage, "view")
+    await pair(storage, "view")
     ann_id = await _person_id(storage, 10)
-    bob = Sender(20, "Bob", "en")
+    ann_now: list[repositories.PersonState] = []
 
-    async def bobs_plan() -> Answer:
-        async with storage.sessions() as session, session.begin():
-            return await respond(session, sender=bob, event=Command("plan", ""))
+    async def anns_goal(session: AsyncSession) -> None:
+        await respond(session, sender=ANN, event=Text("I want to see my sister"))
+        ann_now.append(await repositories.person_state(session, person_id=ann_id))
 
-    async with storage.sessions() as first:
-        await respond(first, sender=Sender(10, "Ann", "en"), event=Text("I want to see my sister"))
-        ann_now = await repositories.person_state(first, person_id=ann_id)
-        carers = asyncio.create_task(bobs_plan())
-        await asyncio.sleep(0.3)  # Bob's turn is under way (on PostgreSQL: waiting for Ann's row)
-        assert not carers.done()
-        await first.commit()
-    answer = await carers
+    answer = await bobs_plan_during(storage, anns_goal)
     assert "For Ann's plan" in answer.messages[0].text
     async with storage.sessions() as session:
         stored = await repositories.person_state(session, person_id=ann_id)
-    assert (stored.step, stored.data) == (ann_now.step, ann_now.data)
+    assert (stored.step, stored.data) == (ann_now[0].step, ann_now[0].data)
     assert "I want to see my sister" in json.dumps(stored.data)
-    del ann
 
 
 async def test_two_people_caring_for_each_other_who_write_at_once_are_both_answered(
@@ -270,21 +285,13 @@ async def test_access_ended_during_the_persons_turn_holds_for_a_carers_message_s
     her turn, then finds his access gone (not one last write to her plan)."""
     await pair(storage, "full")
     ann_id = await _person_id(storage, 10)
-    bob = Sender(20, "Bob", "en")
 
-    async def bobs_plan() -> Answer:
-        async with storage.sessions() as session, session.begin():
-            return await respond(session, sender=bob, event=Command("plan", ""))
+    async def anns_revocation(session: AsyncSession) -> None:
+        await respond(session, sender=ANN, event=Command("carers", ""))
+        [link] = await repositories.carer_links(session, person_id=ann_id)
+        assert await repositories.revoke_carer(session, person_id=ann_id, link_id=link.id) == "Bob"
 
-    async with storage.sessions() as first:
-        await respond(first, sender=Sender(10, "Ann", "en"), event=Command("carers", ""))
-        [link] = await repositories.carer_links(first, person_id=ann_id)
-        assert await repositories.revoke_carer(first, person_id=ann_id, link_id=link.id) == "Bob"
-        carers = asyncio.create_task(bobs_plan())
-        await asyncio.sleep(0.3)  # Bob's turn is under way (on PostgreSQL: waiting for Ann's row)
-        assert not carers.done()
-        await first.commit()
-    answer = await carers
+    answer = await bobs_plan_during(storage, anns_revocation)
     texts = [message.text for message in answer.messages]
     assert "For Ann's plan" not in " ".join(texts)
     assert any("Your access to Ann's plan has ended" in text for text in texts), texts
