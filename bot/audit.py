@@ -470,10 +470,9 @@ async def verify(
     """Walk every chain from its first row, all at once in the order rows were written;
     stop at the first row that does not hold, then check each chain's end against its head.
 
-    `progress(checked, total)` is called after each batch of rows (`total` counted first,
-    in the same snapshot). On PostgreSQL the walk reads one snapshot (REPEATABLE READ):
-    people's turns commit in any order, so rows read batch by batch as they commit could
-    skip one.
+    `progress(checked, total)` is called after each batch of rows (`total` counted first).
+    On PostgreSQL the count and the walk read one snapshot (REPEATABLE READ): people's
+    turns commit in any order, so rows read batch by batch as they commit could skip one.
     """
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         await session.connection(

@@ -3,7 +3,8 @@
 Each update runs under its chat's lock, in one database transaction. With the journal on
 (the Telegram modes) the update_id is claimed in that same transaction, so its effect and
 the "done" mark commit together and a re-delivered update changes nothing; a failure
-rolls the effect back, keeps the update for a retry and tells the person politely.
+rolls the effect back, keeps the update for a retry and tells the person politely (one
+that PostgreSQL ended for a conflict with another update, a deadlock, runs again at once).
 Replies wait in the update's outbox and are sent after the commit (see
 bot.telegram.outbox); one that cannot be delivered leaves the stored effect alone.
 Without the journal (local chat, tests) a failure propagates to the caller.
