@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import insert, text
 
 from bench.common import (
     BACKENDS,
@@ -32,7 +32,7 @@ from bench.common import (
 )
 from bench.memory import peak_rss_mb, store_people
 from bot import audit
-from bot.storage.models import AuditEntry, AuditHead, Person, table_of
+from bot.storage.models import AuditEntry
 
 ROWS_PER_PERSON = 10
 STAFF_ROWS_EVERY = 10  # one log-wide row (staff, the command line) for every 10 people's
@@ -93,21 +93,16 @@ async def _load(scratch: Scratch, people_count: int) -> int:
         for start in range(0, len(rows), CHUNK):
             async with scratch.storage.sessions() as session, session.begin():
                 await session.execute(insert(AuditEntry), rows[start : start + CHUNK])
-    people_table = table_of(Person)
-    by_id = update(people_table).where(people_table.c.id == bindparam("p_id"))
-    moved = by_id.values(audit_last_hash=bindparam("p_hash"))
+    # The heads moved by the statements the bot moves them with.
     async with scratch.storage.sessions() as session, session.begin():
-        chained = [{"p_id": p, "p_hash": h} for p, h in heads.items() if p is not None]
+        chained = [{"p_person": p, "p_last_hash": h} for p, h in heads.items() if p is not None]
         for start in range(0, len(chained), CHUNK):
-            await session.execute(moved, chained[start : start + CHUNK])
+            await session.execute(audit._MOVE_PERSON_HEAD, chained[start : start + CHUNK])
         last_id = await session.scalar(
             text("SELECT max(id) FROM audit_log WHERE chain_person_id IS NULL")
         )
-        await session.execute(  # the migration made the head's row
-            update(AuditHead)
-            .where(AuditHead.id == audit.HEAD_ID)
-            .values(last_id=last_id, last_hash=heads[None])
-        )
+        head = {"p_head": audit.HEAD_ID, "p_last_id": last_id, "p_last_hash": heads[None]}
+        await session.execute(audit._MOVE_HEAD, head)  # the migration made the head's row
     return len(rows)
 
 
