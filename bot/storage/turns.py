@@ -15,13 +15,16 @@ return:
          saved AS (UPDATE people SET step = .., conversation = ..,
                    audit_last_hash = (the newest of appended) WHERE id = ..),
          logged AS (INSERT INTO conversation_events (..)
-                    SELECT .. FROM unnest(directions, kinds, ..) WITH ORDINALITY ..)
+                    SELECT value ->> 0, .. FROM json_array_elements(events) WITH ORDINALITY ..)
     SELECT count(*) FROM logged
 
-The transcript rows come in one array per column, in order (ORDER BY their ordinality:
-their ids follow the conversation), and so do the audit rows. The audit rows' chain is
-the person's own: its head is the row the turn saves anyway, so no other row is locked
-(bench/README.md, "Seventeenth round").
+The transcript rows come as one JSON array of rows, in order (ORDER BY their ordinality:
+their ids follow the conversation): one value to write and to send, where five arrays
+(one per column) cost the update 3% of its instructions in SQLAlchemy's and asyncpg's
+array handling (bench/README.md, "Nineteenth round"). Each detail is stored as its text
+in that array. The audit rows, when there are more than one, come in one array per
+column. Their chain is the person's own: its head is the row the turn saves anyway, so no
+other row is locked (bench/README.md, "Seventeenth round").
 tests/foundation/test_turns.py writes turns both ways and compares the stored rows.
 """
 
@@ -36,14 +39,15 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
-    Text,
     bindparam,
+    column,
     func,
     insert,
+    literal_column,
     select,
 )
 from sqlalchemy import update as sa_update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import audit
@@ -85,11 +89,10 @@ async def save_turn(
         "p_now": now,
         "p_actor_telegram_id": actor_telegram_id,
         "p_actor_role": actor_role,
-        "p_directions": [event.direction for event in events],
-        "p_kinds": [event.kind for event in events],
-        "p_steps": [event.step for event in events],
-        "p_bodies": [event.body for event in events],
-        "p_details": [dict(event.detail) for event in events],
+        "p_events": [
+            [event.direction, event.kind, event.step, event.body, dict(event.detail)]
+            for event in events
+        ],
     }
     if not audit_events:
         await direct.execute(session, _TURN, params)
@@ -116,15 +119,14 @@ def _turn_parts(*, audited_one: bool | None = None) -> tuple[Any, Any]:
         .cte("saved")
     )
     given = (
-        func.unnest(
-            bindparam("p_directions", type_=ARRAY(String)),
-            bindparam("p_kinds", type_=ARRAY(String)),
-            bindparam("p_steps", type_=ARRAY(String)),
-            bindparam("p_bodies", type_=ARRAY(Text)),
-            bindparam("p_details", type_=ARRAY(JSON)),
-        )
-        .table_valued("direction", "kind", "step", "body", "detail", with_ordinality="n")
+        func.json_array_elements(bindparam("p_events", type_=JSON))
+        .table_valued(column("value", PG_JSON), with_ordinality="n")
         .render_derived(name="given")
+    )
+    # One transcript row, [direction, kind, step, body, detail]: its positions are
+    # literals in the SQL, not parameters.
+    direction, kind, step, body, detail = (
+        given.c.value[literal_column(str(at), Integer)] for at in range(5)
     )
     logged = (
         insert(events)
@@ -144,11 +146,11 @@ def _turn_parts(*, audited_one: bool | None = None) -> tuple[Any, Any]:
                 person_id,
                 bindparam("p_actor_telegram_id", type_=BigInteger),
                 bindparam("p_actor_role", type_=String),
-                given.c.direction,
-                given.c.kind,
-                given.c.step,
-                given.c.body,
-                given.c.detail,
+                direction.astext,
+                kind.astext,
+                step.astext,
+                body.astext,
+                detail,
                 now,
             ).order_by(given.c.n),
         )
