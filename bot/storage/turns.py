@@ -34,7 +34,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     DateTime,
     Integer,
@@ -119,7 +118,7 @@ def _turn_parts(*, audited_one: bool | None = None) -> tuple[Any, Any]:
         .cte("saved")
     )
     given = (
-        func.json_array_elements(bindparam("p_events", type_=JSON))
+        func.json_array_elements(bindparam("p_events", type_=PG_JSON))
         .table_valued(column("value", PG_JSON), with_ordinality="n")
         .render_derived(name="given")
     )
