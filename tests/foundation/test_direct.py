@@ -71,6 +71,13 @@ async def _one_update(session: AsyncSession, user: int) -> repositories.PersonSt
     await repositories.log_events(
         session, person_id=person.id, actor_telegram_id=user, events=events
     )
+    summary = {"budget_annual_pence": 703625, "planned_annual_pence": 26000, "items": []}
+    summary |= {"management": "direct_payment", "note": "“fy un i”", "none": None}
+    plan_id = await repositories.submit_plan(
+        session, person_id=person.id, summary=summary, submitted_by_telegram_id=user
+    )
+    (plan,) = await repositories.plans_of(session, person_id=person.id)
+    assert (plan.id, plan.summary, plan.status) == (plan_id, summary, "submitted")
     await audit.record_all(
         session,
         [
@@ -117,12 +124,13 @@ async def test_each_statement_stores_what_sqlalchemy_stores(
             assert (driver is not None) == (engine is inline)  # both paths taken
             states[user] = await _one_update(session, user)
     own = {"id", "update_id", "chat_id", "telegram_user_id", "person_id", "actor_telegram_id"}
-    own |= {"subject_person_id", "actor_id"}
+    own |= {"subject_person_id", "actor_id", "submitted_by_telegram_id"}
     for table, where, key in (
         ("telegram_updates", "update_id", lambda user: user),
         ("people", "telegram_user_id", lambda user: user),
         ("conversation_events", "actor_telegram_id", lambda user: user),
         ("audit_log", "actor_id", lambda user: str(user)),
+        ("plans", "submitted_by_telegram_id", lambda user: user),
     ):
         direct_rows, sqlalchemy_rows = (_stored(path, table, where, key(u)) for u in (1, 2))
         assert direct_rows, table
@@ -337,13 +345,14 @@ async def test_on_postgresql_each_statement_stores_what_sqlalchemy_stores(
     monkeypatch.undo()
     assert replace(first, id=0, telegram_user_id=0) == replace(second, id=0, telegram_user_id=0)
     own = {"id", "update_id", "chat_id", "telegram_user_id", "person_id", "actor_telegram_id"}
-    own |= {"subject_person_id", "actor_id", "hash", "prev_hash"}
+    own |= {"subject_person_id", "actor_id", "submitted_by_telegram_id", "hash", "prev_hash"}
     async with storage.sessions() as session:
         for table, where, key in (
             ("telegram_updates", "update_id", lambda user: user),
             ("people", "telegram_user_id", lambda user: user),
             ("conversation_events", "actor_telegram_id", lambda user: user),
             ("audit_log", "actor_id", lambda user: str(user)),
+            ("plans", "submitted_by_telegram_id", lambda user: user),
         ):
             straight, through = [
                 [
