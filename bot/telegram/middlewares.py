@@ -199,28 +199,29 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         leaves it to the session's close, which rolls it back.
 
         The transaction begins with the session's first statement and is committed by
-        hand, and on the inline SQLite engine the session is committed and closed in
-        place, in one greenlet: its context managers cost three greenlets and a task of
-        their own for every update (155 -> 119 us for a transaction of one statement;
-        bench/README.md, "Sixth round"). Elsewhere closing can wait, so the session's own
-        context closes it, in a task that finishes even if this one is cancelled (at
-        shutdown). A session closed cleanly is kept for a later update: making one cost
+        hand, without the session's context managers, which cost greenlets and a task of
+        their own for every update (bench/README.md, "Sixth round" and "Twentieth
+        round"). On the inline SQLite engine the session is committed and closed in one
+        greenlet (155 -> 119 us for a transaction of one statement). On PostgreSQL a
+        failed or cancelled update's rollback runs shielded, in a task that finishes even
+        if this one is cancelled again (at shutdown); after a commit, closing waits for
+        nothing. A session closed cleanly is kept for a later update: making one cost
         about a fiftieth of an update ("Fifteenth round").
         """
         async with self._admitted:
             # At most one idle session for each update admitted at once.
             session = self._idle.pop() if self._idle else self._sessions()
-            if not self._close_in_place:
-                async with session:
-                    result = await self._handled(session, handler, event, data, key=key)
+            try:
+                result = await self._handled(session, handler, event, data, key=key)
+                if not self._close_in_place:
                     await session.commit()
-            else:
-                try:
-                    result = await self._handled(session, handler, event, data, key=key)
-                except BaseException:
-                    await session.close()
-                    raise
+            except BaseException:  # closing rolls the transaction back
+                await (session.close() if self._close_in_place else asyncio.shield(session.close()))
+                raise
+            if self._close_in_place:
                 await session.run_sync(_commit_and_close)
+            else:
+                await session.close()
             session.info.clear()
             self._idle.append(session)
             return result

@@ -323,6 +323,43 @@ async def test_later_updates_reuse_a_session_closed_cleanly_with_nothing_left_in
     assert len(recorded.sent(SendMessage)) >= 3
 
 
+async def test_an_update_cut_off_before_its_commit_leaves_nothing_and_frees_its_connection(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutdown cancels an update whose statements ran but did not commit: nothing of it
+    is stored, its connection goes back to the pool, and the chat's next update is not
+    held up (on PostgreSQL the chat's lock goes with the rollback)."""
+    dispatcher, bot, _recorded = journaled(storage)
+    await dispatcher.feed_update(bot, update("/start"))
+    rows = await log_rows(storage)
+    written = asyncio.Event()
+    real_respond = conversation.respond
+
+    async def cut_off_after_writing(session: AsyncSession, **kwargs: Any) -> Answer:
+        answer = await real_respond(session, **kwargs)  # the turn written, not committed
+        written.set()
+        await asyncio.Event().wait()  # until cancelled
+        return answer
+
+    monkeypatch.setattr(conversation, "respond", cut_off_after_writing)
+    pool = storage.engine.pool
+    cut_off = update("/help")
+    handling = asyncio.create_task(dispatcher.feed_update(bot, cut_off))
+    await asyncio.wait_for(written.wait(), 10)
+    assert pool.checkedout() == 1  # type: ignore[attr-defined]
+    handling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await handling
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert await log_rows(storage) == rows
+    async with storage.sessions() as db:
+        assert await journal.entry(db, update_id=cut_off.update_id) is None
+
+    monkeypatch.undo()
+    await asyncio.wait_for(dispatcher.feed_update(bot, cut_off), 10)  # handled in full now
+    assert await log_rows(storage) > rows
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_without_the_journal_failures_reach_the_caller(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
