@@ -202,11 +202,12 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         hand, without the session's context managers, which cost greenlets and a task of
         their own for every update (bench/README.md, "Sixth round" and "Twentieth
         round"). On the inline SQLite engine the session is committed and closed in one
-        greenlet (155 -> 119 us for a transaction of one statement). On PostgreSQL a
-        failed or cancelled update's rollback runs shielded, in a task that finishes even
-        if this one is cancelled again (at shutdown); after a commit, closing waits for
-        nothing. A session closed cleanly is kept for a later update: making one cost
-        about a fiftieth of an update ("Fifteenth round").
+        greenlet (155 -> 119 us for a transaction of one statement). Elsewhere
+        (PostgreSQL, aiosqlite) a failed or cancelled update's rollback runs shielded, in
+        a task that finishes even if this one is cancelled again (at shutdown); after a
+        commit the connection is back in the pool, and closing waits for nothing. A
+        session closed cleanly is kept for a later update: making one cost about a
+        fiftieth of an update ("Fifteenth round").
         """
         async with self._admitted:
             # At most one idle session for each update admitted at once.
