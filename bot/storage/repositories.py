@@ -315,8 +315,8 @@ async def submit_plan(
     summary: Mapping[str, Any],
     submitted_by_telegram_id: int | None,
 ) -> int:
-    # A Core INSERT on the direct path: the ORM's flush cost a person's submission about
-    # as much as a whole update (bench/README.md, "Twentieth round").
+    # A Core INSERT on the direct path: the ORM's flush cost about a million instructions,
+    # a quarter of an update (bench/README.md, "Twentieth round").
     ((plan_id,),) = await direct.execute(
         session,
         _SUBMIT_PLAN,
